@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Direction of dependencies (see DESIGN.md): cotforge (CLI) → Shards → Corpus.
+// System libraries are found through pkg-config; `providers` names the Debian package.
+let package = Package(
+    name: "cotforge",
+    products: [
+        .executable(name: "cotforge", targets: ["cotforge"]),
+        .library(name: "Corpus", targets: ["Corpus"]),
+        .library(name: "Shards", targets: ["Shards"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .target(name: "Corpus", dependencies: ["CZstd"]),
+        .target(name: "Shards", dependencies: ["Corpus", "CZstd", "CCrypto"]),
+        .executableTarget(name: "cotforge", dependencies: [
+            "Corpus", "Shards", "CArchive", "COpenBLAS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
+        .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus"]),
+    ]
+)

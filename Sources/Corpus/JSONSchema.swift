@@ -1,0 +1,238 @@
+/// A record or file that does not match its schema: `code` is a dotted reject reason
+/// (`schema.type`, `schema.required`, ...) and `path` the field, e.g. `gen.sampler.top_p`.
+public struct SchemaViolation: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var path: String
+    public var message: String
+    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+}
+
+/// The subset of JSON Schema 2020-12 that cotforge's schemas use: `type`, `enum`, `const`,
+/// `required`, `properties`, `additionalProperties`, `items`, `minimum`, `maximum`,
+/// `minLength`, `pattern`, and `$ref` into `$defs`. Unknown keywords (titles, descriptions)
+/// are ignored; an unsupported validation keyword is an error when the schema is compiled,
+/// so the validator never silently accepts more than Python's `jsonschema` would.
+public final class JSONSchema: @unchecked Sendable {
+    final class Node: @unchecked Sendable {
+        var types: Set<JSONKind>? = nil
+        var enumValues: [JSONValue]? = nil
+        var constValue: JSONValue? = nil
+        var required: [String] = []
+        var properties: [String: Node] = [:]
+        var additional: Node? = nil
+        var additionalForbidden = false
+        var items: Node? = nil
+        var minimum: Double? = nil
+        var maximum: Double? = nil
+        var minLength: Int? = nil
+        var pattern: (source: String, regex: Regex<AnyRegexOutput>)? = nil
+        var ref: String? = nil
+
+        /// True when any string passes (so a caller need not decode the string to check it).
+        var acceptsAnyString: Bool {
+            ref == nil && enumValues == nil && constValue == nil && minLength == nil && pattern == nil
+                && (types == nil || types!.contains(.string))
+        }
+    }
+
+    private let root: Node
+    private var defs: [String: Node] = [:]
+
+    /// Compiles a schema from its JSON text; throws `SchemaViolation` (code `schema.invalid`)
+    /// for schemas that use keywords this validator does not implement.
+    public init(text: String) throws {
+        let value = try JSONScanner.parse(text)
+        guard case .object(let obj) = value else {
+            throw SchemaViolation(code: "schema.invalid", path: "", message: "a schema must be an object")
+        }
+        root = Node()
+        if case .object(let d)? = obj["$defs"] {
+            for (name, _) in d { defs[name] = Node() }
+            for (name, v) in d { try JSONSchema.compile(v, into: defs[name]!, path: "$defs/\(name)") }
+        }
+        try JSONSchema.compile(value, into: root, path: "")
+    }
+
+    private static let ignored: Set<String> = ["$schema", "$id", "$defs", "title", "description", "$comment", "default", "examples"]
+
+    private static func compile(_ value: JSONValue, into node: Node, path: String) throws {
+        guard case .object(let obj) = value else {
+            throw SchemaViolation(code: "schema.invalid", path: path, message: "a schema must be an object")
+        }
+        for (key, v) in obj {
+            switch key {
+            case "type":
+                var set = Set<JSONKind>()
+                let names = v.arrayValue?.compactMap(\.stringValue) ?? [v.stringValue].compactMap { $0 }
+                for n in names {
+                    guard let k = JSONKind(rawValue: n) else {
+                        throw SchemaViolation(code: "schema.invalid", path: path, message: "unknown type \(n)")
+                    }
+                    set.insert(k)
+                }
+                node.types = set
+            case "enum": node.enumValues = v.arrayValue
+            case "const": node.constValue = v
+            case "required": node.required = v.arrayValue?.compactMap(\.stringValue) ?? []
+            case "properties":
+                for (name, sub) in v.objectValue ?? JSONObject() {
+                    let n = Node()
+                    try compile(sub, into: n, path: path + "/properties/" + name)
+                    node.properties[name] = n
+                }
+            case "additionalProperties":
+                if case .bool(let b) = v { node.additionalForbidden = !b } else {
+                    let n = Node()
+                    try compile(v, into: n, path: path + "/additionalProperties")
+                    node.additional = n
+                }
+            case "items":
+                let n = Node()
+                try compile(v, into: n, path: path + "/items")
+                node.items = n
+            case "minimum": node.minimum = v.doubleValue
+            case "maximum": node.maximum = v.doubleValue
+            case "minLength": node.minLength = v.intValue
+            case "pattern":
+                guard let s = v.stringValue, let r = try? Regex(s) else {
+                    throw SchemaViolation(code: "schema.invalid", path: path, message: "invalid pattern")
+                }
+                node.pattern = (s, r)
+            case "$ref":
+                guard let s = v.stringValue, s.hasPrefix("#/$defs/") else {
+                    throw SchemaViolation(code: "schema.invalid", path: path, message: "only #/$defs/ references are supported")
+                }
+                node.ref = String(s.dropFirst("#/$defs/".count))
+            default:
+                if !ignored.contains(key) {
+                    throw SchemaViolation(code: "schema.invalid", path: path, message: "keyword \(key) is not supported by cotforge's validator")
+                }
+            }
+        }
+    }
+
+    /// Validates a whole value; returns the first violation found, or nil.
+    public func validate(_ value: JSONValue) -> SchemaViolation? {
+        check(value, root, path: "")
+    }
+
+    /// Names that must be present at the top level.
+    public var requiredKeys: [String] { resolve(root).required }
+
+    /// Validates one top-level member of an object without decoding it when its kind alone
+    /// decides (long strings in records). `value` is called only when the value must be looked at.
+    public func validateMember(key: String, kind: JSONKind, value: () throws -> JSONValue) rethrows -> SchemaViolation? {
+        let r = resolve(root)
+        let node: Node
+        if let n = r.properties[key] { node = n } else if r.additionalForbidden {
+            return SchemaViolation(code: "schema.additional", path: key, message: "field is not allowed")
+        } else if let a = r.additional { node = a } else { return nil }
+        let resolved = resolve(node)
+        if kind == .string && resolved.acceptsAnyString { return nil }
+        return check(try value(), node, path: key)
+    }
+
+    private func resolve(_ node: Node) -> Node {
+        var n = node
+        var hops = 0
+        while let r = n.ref, let target = defs[r], hops < 64 { n = target; hops += 1 }
+        return n
+    }
+
+    private static func isInteger(_ v: JSONValue) -> Bool {
+        guard case .number(let s) = v else { return false }
+        if JSONKind.ofNumberLexeme(s) == .integer { return true }
+        // JSON Schema counts 1.0 as an integer (the value, not the spelling, decides).
+        guard let d = Double(s), d.isFinite else { return false }
+        return d == d.rounded()
+    }
+
+    private static func kindName(_ v: JSONValue) -> String {
+        v.kind == .integer ? "integer" : v.kind.rawValue
+    }
+
+    private func check(_ value: JSONValue, _ node: Node, path: String) -> SchemaViolation? {
+        let node = resolve(node)
+        if let types = node.types {
+            let ok = types.contains { t in
+                switch t {
+                case .number: if case .number = value { return true } else { return false }
+                case .integer: return JSONSchema.isInteger(value)
+                default: return value.kind == t
+                }
+            }
+            if !ok {
+                let want = types.map(\.rawValue).sorted().joined(separator: " or ")
+                return SchemaViolation(code: "schema.type", path: path, message: "expected \(want), found \(JSONSchema.kindName(value))")
+            }
+        }
+        if let c = node.constValue, !JSONSchema.same(c, value) {
+            return SchemaViolation(code: "schema.const", path: path, message: "must be \(JSONSerializer.string(c))")
+        }
+        if let e = node.enumValues, !e.contains(where: { JSONSchema.same($0, value) }) {
+            let list = e.map { JSONSerializer.string($0) }.joined(separator: ", ")
+            return SchemaViolation(code: "schema.enum", path: path, message: "\(JSONSerializer.string(value)) is not one of \(list)")
+        }
+        switch value {
+        case .number(let s):
+            if let d = Double(s) {
+                if let m = node.minimum, d < m {
+                    return SchemaViolation(code: "schema.minimum", path: path, message: "\(s) is below the minimum \(m)")
+                }
+                if let m = node.maximum, d > m {
+                    return SchemaViolation(code: "schema.maximum", path: path, message: "\(s) is above the maximum \(m)")
+                }
+            }
+        case .string(let s):
+            if let m = node.minLength, s.unicodeScalars.count < m {
+                return SchemaViolation(code: "schema.min_length", path: path, message: "shorter than \(m) characters")
+            }
+            if let p = node.pattern, (try? p.regex.firstMatch(in: s)) == nil {
+                return SchemaViolation(code: "schema.pattern", path: path, message: "does not match \(p.source)")
+            }
+        case .array(let a):
+            if let items = node.items {
+                for (i, v) in a.enumerated() {
+                    if let e = check(v, items, path: path + "[\(i)]") { return e }
+                }
+            }
+        case .object(let o):
+            for r in node.required where o[r] == nil {
+                return SchemaViolation(code: "schema.required", path: path.isEmpty ? r : path + "." + r, message: "required field is missing")
+            }
+            for (k, v) in o {
+                let sub = path.isEmpty ? k : path + "." + k
+                if let p = node.properties[k] {
+                    if let e = check(v, p, path: sub) { return e }
+                } else if node.additionalForbidden {
+                    return SchemaViolation(code: "schema.additional", path: sub, message: "field is not allowed")
+                } else if let a = node.additional {
+                    if let e = check(v, a, path: sub) { return e }
+                }
+            }
+        default: break
+        }
+        return nil
+    }
+
+    /// Equality as JSON Schema defines it (numbers by value, not spelling).
+    private static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        if case .number(let x) = a, case .number(let y) = b { return Double(x) == Double(y) }
+        return a == b
+    }
+
+    /// The compiled schema for example records.
+    public static let example = builtIn(Schemas.example)
+    /// The compiled schema for reject records.
+    public static let reject = builtIn(Schemas.reject)
+    /// The compiled schema for manifests.
+    public static let manifest = builtIn(Schemas.manifest)
+
+    /// Built-in schemas are string literals in this module, compiled by a test: failing here is
+    /// a bug in cotforge itself, never a consequence of input.
+    private static func builtIn(_ text: String) -> JSONSchema {
+        do { return try JSONSchema(text: text) } catch {
+            preconditionFailure("built-in schema does not compile: \(error)")
+        }
+    }
+}

@@ -1,0 +1,204 @@
+/// The JSON Schemas (2020-12) of the files cotforge reads and writes. These literals are the
+/// source of truth: `cotforge schema --write schemas/` writes them out, and a test checks that
+/// the copies in `schemas/` are identical, so Python's `jsonschema` and our validator check
+/// records against the same text.
+public enum Schemas {
+    /// Name of each schema file and its text.
+    public static let all: [(file: String, text: String)] = [
+        ("example.schema.json", example),
+        ("reject.schema.json", reject),
+        ("manifest.schema.json", manifest),
+    ]
+
+    public static let example = #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "urn:cotforge:schema:example:1",
+  "title": "cotforge example record",
+  "description": "One line of a cotforge JSON Lines file. Fields not listed here are allowed and carried through unchanged. Optional fields may be null (as Hugging Face datasets writes missing values).",
+  "type": "object",
+  "required": ["id", "question"],
+  "properties": {
+    "id": {"type": "string", "minLength": 1, "description": "Stable and unique in a dataset: <source>-<index>[/<variant>]."},
+    "task": {"enum": ["math", "safety", "medical", "general", null]},
+    "source": {
+      "type": ["object", "null"],
+      "description": "The original item.",
+      "properties": {
+        "name": {"type": ["string", "null"]},
+        "index": {"type": ["integer", "null"], "minimum": 0},
+        "split": {"type": ["string", "null"]},
+        "license": {"type": ["string", "null"]}
+      }
+    },
+    "question": {"type": "string", "description": "The bare question or instruction."},
+    "prompt": {"type": ["string", "null"], "description": "What the model was given (question + style instruction)."},
+    "reasoning": {"type": ["string", "null"], "description": "The thought (inside <think>...</think> for R1-style output)."},
+    "answer": {"type": ["string", "null"], "description": "The response after the thought."},
+    "gold": {"type": ["string", "null"], "description": "Reference answer."},
+    "pred": {"type": ["string", "null"], "description": "Answer extracted from the response."},
+    "mode": {"enum": ["fast", "slow", null], "description": "fast = System 1, slow = System 2."},
+    "label": {"type": ["string", "null"], "description": "Safety label: vanilla_harmful, adversarial_harmful, vanilla_benign, adversarial_benign, ..."},
+    "tokens": {
+      "type": ["object", "null"],
+      "properties": {
+        "prompt": {"type": ["integer", "null"], "minimum": 0},
+        "reasoning": {"type": ["integer", "null"], "minimum": 0},
+        "answer": {"type": ["integer", "null"], "minimum": 0}
+      }
+    },
+    "len_ratio": {"type": ["number", "null"], "minimum": 0, "description": "Len-R against the alpha=0 trace of the same question."},
+    "stage": {"type": ["integer", "null"], "minimum": 0, "description": "Curriculum stage."},
+    "gen": {
+      "type": ["object", "null"],
+      "properties": {
+        "model": {"type": ["string", "null"]},
+        "model_sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
+        "steer": {
+          "type": ["object", "null"],
+          "properties": {
+            "vector": {"type": ["string", "null"]},
+            "layers": {"type": ["array", "null"], "items": {"type": "integer", "minimum": 0}},
+            "alpha": {"type": ["number", "null"]}
+          }
+        },
+        "sampler": {
+          "type": ["object", "null"],
+          "properties": {
+            "temperature": {"type": ["number", "null"], "minimum": 0},
+            "top_p": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "top_k": {"type": ["integer", "null"], "minimum": 0},
+            "seed": {"type": ["integer", "null"]}
+          }
+        },
+        "decoding": {"type": ["string", "null"]}
+      }
+    },
+    "verdicts": {
+      "type": ["array", "null"],
+      "items": {
+        "type": "object",
+        "required": ["by", "keep"],
+        "properties": {
+          "by": {"type": "string"},
+          "keep": {"type": "boolean"},
+          "score": {"type": ["number", "null"]},
+          "reason": {"type": ["string", "null"]}
+        }
+      }
+    }
+  }
+}
+"""#
+
+    public static let reject = #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "urn:cotforge:schema:reject:1",
+  "title": "cotforge reject record",
+  "description": "One dropped input, with why. Exactly one of record, raw or raw_base64 holds what was dropped.",
+  "type": "object",
+  "required": ["stage", "reason"],
+  "properties": {
+    "stage": {"type": "string", "description": "The stage that dropped it (read, id, ...)."},
+    "reason": {"type": "string", "pattern": "^[a-z0-9_]+(\\.[a-z0-9_]+)*$", "description": "Dotted reason, e.g. json.syntax, schema.type, id.duplicate."},
+    "detail": {"type": "string"},
+    "file": {"type": "string", "description": "Input file as given (- for standard input)."},
+    "line": {"type": "integer", "minimum": 1},
+    "offset": {"type": "integer", "minimum": 0, "description": "Byte offset of the line in the (decompressed) input."},
+    "id": {"type": "string"},
+    "record": {"type": "object", "description": "The dropped record, when it was a JSON object."},
+    "raw": {"type": "string", "description": "The original line, when it was valid UTF-8 but not a usable record."},
+    "raw_base64": {"type": "string", "description": "The original line, base64, when it was not valid UTF-8."},
+    "raw_bytes": {"type": "integer", "minimum": 0, "description": "Length of the original line in bytes."},
+    "raw_truncated": {"type": "boolean", "description": "True when the line was over the size limit and only its start is kept; file, line and offset locate the rest."}
+  }
+}
+"""#
+
+    public static let manifest = #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "urn:cotforge:schema:manifest:1",
+  "title": "cotforge dataset manifest",
+  "type": "object",
+  "required": ["format", "format_version", "name", "tool", "splits", "rejects", "counts", "stages"],
+  "$defs": {
+    "shard": {
+      "type": "object",
+      "required": ["path", "records", "bytes", "uncompressed_bytes", "sha256"],
+      "properties": {
+        "path": {"type": "string"},
+        "records": {"type": "integer", "minimum": 0},
+        "bytes": {"type": "integer", "minimum": 0},
+        "uncompressed_bytes": {"type": "integer", "minimum": 0},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+      }
+    },
+    "fileset": {
+      "type": "object",
+      "required": ["records", "bytes", "shards"],
+      "properties": {
+        "records": {"type": "integer", "minimum": 0},
+        "bytes": {"type": "integer", "minimum": 0},
+        "uncompressed_bytes": {"type": "integer", "minimum": 0},
+        "shards": {"type": "array", "items": {"$ref": "#/$defs/shard"}}
+      }
+    },
+    "dropped": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+  },
+  "properties": {
+    "format": {"const": "cotforge-dataset"},
+    "format_version": {"const": 1},
+    "name": {"type": "string"},
+    "created": {"type": "string"},
+    "tool": {
+      "type": "object",
+      "required": ["name", "version"],
+      "properties": {"name": {"type": "string"}, "version": {"type": "string"}}
+    },
+    "command": {"type": "array", "items": {"type": "string"}},
+    "recipe": {
+      "type": ["object", "null"],
+      "properties": {"path": {"type": "string"}, "sha256": {"type": "string"}}
+    },
+    "inputs": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "required": ["path"],
+        "properties": {"path": {"type": "string"}, "bytes": {"type": ["integer", "null"]}}
+      }
+    },
+    "options": {"type": "object"},
+    "splits": {"type": "object", "additionalProperties": {"$ref": "#/$defs/fileset"}},
+    "rejects": {"$ref": "#/$defs/fileset"},
+    "counts": {
+      "type": "object",
+      "required": ["in", "kept", "dropped", "dropped_by_reason"],
+      "properties": {
+        "in": {"type": "integer", "minimum": 0},
+        "kept": {"type": "integer", "minimum": 0},
+        "dropped": {"type": "integer", "minimum": 0},
+        "dropped_by_reason": {"$ref": "#/$defs/dropped"},
+        "blank_lines": {"type": "integer", "minimum": 0}
+      }
+    },
+    "stages": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "required": ["name", "in", "kept", "dropped"],
+        "properties": {
+          "name": {"type": "string"},
+          "in": {"type": "integer", "minimum": 0},
+          "kept": {"type": "integer", "minimum": 0},
+          "dropped": {"$ref": "#/$defs/dropped"},
+          "seconds": {"type": "number", "minimum": 0}
+        }
+      }
+    }
+  }
+}
+"""#
+}

@@ -1,0 +1,62 @@
+/// Assigns records to splits by a hash of their group key (default `question`) and a seed, so
+/// that every record sharing a key lands in the same split (variants of one question never
+/// leak across train and validation) and the assignment is the same on every machine and run.
+///
+/// u = mix(seed, FNV-1a-64(key bytes)) / 2⁶⁴ ∈ [0, 1); the named splits take consecutive
+/// intervals of that range in the order given, and `train` takes the rest. The split sizes are
+/// therefore close to, not exactly, the fractions (binomial spread, ±√n).
+public struct SplitAssigner: Sendable {
+    public let fractions: [(name: String, fraction: Double)]
+    public let seed: UInt64
+    public let rest: String
+
+    /// Throws when fractions are negative or sum above 1, or a name repeats.
+    public init(fractions: [(name: String, fraction: Double)], seed: UInt64, rest: String = "train") throws {
+        var seen: Set<String> = [rest]
+        var total = 0.0
+        for f in fractions {
+            guard f.fraction >= 0, f.fraction <= 1 else { throw SplitError(message: "split \(f.name)=\(f.fraction): a fraction must be between 0 and 1") }
+            guard seen.insert(f.name).inserted else { throw SplitError(message: "split \(f.name) is named twice (\(rest) takes what the others leave)") }
+            guard f.name.range(of: #"^[a-z][a-z0-9_]*$"#, options: .regularExpression) != nil else {
+                throw SplitError(message: "split name \(f.name) must be lowercase letters, digits and _ (it is part of file names)")
+            }
+            total += f.fraction
+        }
+        guard total <= 1 + 1e-12 else { throw SplitError(message: "split fractions add up to \(total), more than 1") }
+        self.fractions = fractions
+        self.seed = seed
+        self.rest = rest
+    }
+
+    /// All split names, the rest split first.
+    public var names: [String] { [rest] + fractions.map(\.name) }
+
+    /// The split for a group key.
+    public func split(forKey key: String) -> String {
+        let u = SplitAssigner.unitHash(key, seed: seed)
+        var edge = 0.0
+        for f in fractions {
+            edge += f.fraction
+            if u < edge { return f.name }
+        }
+        return rest
+    }
+
+    /// A stable hash of `key` into [0, 1): FNV-1a 64 over UTF-8, then splitmix64 with the seed.
+    public static func unitHash(_ key: String, seed: UInt64) -> Double {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        var z = h &+ seed &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) * 0x1.0p-53
+    }
+}
+
+public struct SplitError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+import Foundation

@@ -1,0 +1,92 @@
+import Corpus
+
+/// The dataset card `out/NAME/README.md`: YAML front matter that Hugging Face `datasets`
+/// reads (`configs` with `data_files` per split, `dataset_info` with features and split
+/// sizes), so `load_dataset("out/NAME")` works with no arguments, and a body for people.
+public struct DatasetCard {
+    public var name: String
+    public var license: String
+    /// (split, records, uncompressed bytes), in manifest order.
+    public var splits: [(String, Int, Int)]
+    public var sketch: FeatureSketch
+    public var manifest: JSONValue
+
+    public init(name: String, license: String, splits: [(String, Int, Int)], sketch: FeatureSketch, manifest: JSONValue) {
+        self.name = name; self.license = license; self.splits = splits; self.sketch = sketch; self.manifest = manifest
+    }
+
+    /// `datasets`' size buckets.
+    static func sizeCategory(_ n: Int) -> String {
+        let buckets: [(Int, String)] = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                                        (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
+        for (limit, name) in buckets where n < limit { return name }
+        return "100M<n<1B"
+    }
+
+    /// A YAML scalar: plain when safe, else a double-quoted (JSON-compatible) string.
+    static func yamlString(_ s: String) -> String {
+        let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { c in
+            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-" || c == "." || c == "/" || c == "*"
+        } && !(s.first!.isNumber) && !["true", "false", "null", "yes", "no", "on", "off"].contains(s.lowercased())
+        return plain ? s : JSONSerializer.string(.string(s))
+    }
+
+    public func render() -> String {
+        let nonEmpty = splits.filter { $0.1 > 0 }
+        let total = splits.reduce(0) { $0 + $1.1 }
+        var y: [String] = ["---"]
+        y.append("pretty_name: \(DatasetCard.yamlString(name))")
+        y.append("license: \(DatasetCard.yamlString(license))")
+        y.append("task_categories:\n- text-generation\n- question-answering")
+        y.append("tags:\n- reasoning\n- chain-of-thought\n- cotforge")
+        y.append("size_categories:\n- \(DatasetCard.sizeCategory(total))")
+        y.append("configs:\n- config_name: default\n  data_files:")
+        for (s, _, _) in nonEmpty {
+            y.append("  - split: \(s)\n    path: \(DatasetCard.yamlString("data/\(s)-*.jsonl.zst"))")
+        }
+        y.append("dataset_info:")
+        if !sketch.hasConflict && !sketch.columns.isEmpty {
+            y.append("  features:")
+            y.append(contentsOf: sketch.yaml(indent: 2))
+        }
+        y.append("  splits:")
+        for (s, n, bytes) in nonEmpty {
+            y.append("  - name: \(s)\n    num_bytes: \(bytes)\n    num_examples: \(n)")
+        }
+        y.append("---")
+
+        var b: [String] = []
+        b.append("# \(name)")
+        b.append("")
+        b.append("Built by cotforge \(Cotforge.version). `manifest.json` lists every shard with its record count, size and SHA-256, and counts every record in and out of every stage; `cotforge verify` checks all of it.")
+        b.append("")
+        b.append("| split | records | shards |")
+        b.append("|---|---:|---:|")
+        let splitsObj = manifest.objectValue?["splits"]?.objectValue ?? JSONObject()
+        for (s, n, _) in splits {
+            let shards = splitsObj[s]?.objectValue?["shards"]?.arrayValue?.count ?? 0
+            b.append("| \(s) | \(n) | \(shards) |")
+        }
+        if let counts = manifest.objectValue?["counts"]?.objectValue {
+            let input = counts["in"]?.intValue ?? 0, dropped = counts["dropped"]?.intValue ?? 0
+            b.append("")
+            b.append("Records in: \(input); kept: \(input - dropped); dropped: \(dropped) (in `rejects/`, each with its reason).")
+            if let reasons = counts["dropped_by_reason"]?.objectValue, !reasons.isEmpty {
+                b.append("")
+                b.append("| drop reason | records |")
+                b.append("|---|---:|")
+                for (k, v) in reasons { b.append("| `\(k)` | \(v.intValue ?? 0) |") }
+            }
+        }
+        b.append("")
+        b.append("## Load it")
+        b.append("")
+        b.append("```python")
+        b.append("from datasets import load_dataset")
+        b.append("ds = load_dataset(\"path/to/\(name)\")  # the folder holding this README")
+        b.append("```")
+        b.append("")
+        b.append("Each shard is one zstd frame of JSON Lines (`zstd -dc data/train-00000-of-*.jsonl.zst | head`); the record format is `schemas/example.schema.json` in the cotforge repository.")
+        return y.joined(separator: "\n") + "\n\n" + b.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,317 @@
+import Corpus
+import Foundation
+
+/// A shard build cannot start or finish; says why and what to do.
+public struct ShardJobError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var hint: String?
+    public var description: String { hint.map { "\(message) — \($0)" } ?? message }
+}
+
+/// `cotforge shard`: reads JSON Lines inputs, validates every record, assigns splits by group
+/// key, and writes `data/`, `rejects/`, `README.md` (dataset card) and `manifest.json` (last,
+/// so a folder without it is never taken as complete). Every input line that is a record ends
+/// in exactly one of data/ or rejects/. An interrupted run is finished by running it again
+/// with the same inputs and options: shards whose content was already written are reused.
+public final class ShardJob {
+    public struct Options: Sendable {
+        public var inputs: [String] = []
+        public var outDir: String = "out/dataset"
+        /// Dataset name; default: the output folder's name.
+        public var name: String?
+        /// Held-out splits and their fractions; `train` takes the rest.
+        public var splits: [(name: String, fraction: Double)] = [("validation", 0.05)]
+        public var seed: UInt64 = 1
+        /// Records with the same value of this field share a split.
+        public var groupKey = "question"
+        /// Uncompressed bytes per shard.
+        public var shardSize = 64 << 20
+        public var level: Int32 = 3
+        public var maxLineBytes = 64 << 20
+        /// Replace a complete dataset already in `outDir`.
+        public var overwrite = false
+        /// The command line, recorded in the manifest.
+        public var command: [String] = []
+        /// License written in the card (SPDX id or `other`).
+        public var license = "other"
+        public init() {}
+    }
+
+    public struct Progress: Sendable {
+        public var file: String
+        public var fileIndex: Int
+        public var fileCount: Int
+        /// Bytes of the current input read (decompressed for .zst).
+        public var bytesRead: Int64
+        /// Total bytes of all inputs read so far.
+        public var totalBytesRead: Int64
+        public var records: Int
+        public var rejected: Int
+        public var shards: Int
+    }
+
+    public struct Result: Sendable {
+        public var outDir: String
+        public var manifest: JSONValue
+        public var kept: Int
+        public var dropped: Int
+        public var droppedByReason: [String: Int]
+        public var reusedShards: Int
+        public var seconds: Double
+    }
+
+    public let options: Options
+
+    public init(options: Options) { self.options = options }
+
+    private var fm: FileManager { .default }
+
+    /// Runs the build. Throws `ShardJobError` for unusable options or output folders and
+    /// `FileError` for unreadable inputs; bad records never throw, they go to rejects.
+    /// `progress` is called every 20,000 records, after every finished shard and at the end of
+    /// each input; an error it throws stops the build (cancellation), leaving finished shards
+    /// for a rerun to reuse.
+    public func run(progress: (Progress) throws -> Void = { _ in }) throws -> Result {
+        let started = Date()
+        let o = options
+        guard !o.inputs.isEmpty else { throw ShardJobError(message: "no input files", hint: "pass .jsonl or .jsonl.zst files, or - for standard input") }
+        guard (1...22).contains(o.level) else { throw ShardJobError(message: "zstd level \(o.level) is out of range", hint: "use 1…22 (3 is the default)") }
+        let assigner: SplitAssigner
+        do { assigner = try SplitAssigner(fractions: o.splits, seed: o.seed) } catch let e as SplitError {
+            throw ShardJobError(message: e.message, hint: "e.g. --split validation=0.05")
+        }
+        let out = o.outDir
+        let name = o.name ?? URL(fileURLWithPath: out).lastPathComponent
+        let manifestPath = out + "/manifest.json"
+        if fm.fileExists(atPath: manifestPath) {
+            guard o.overwrite else {
+                throw ShardJobError(message: "\(out) already holds a complete dataset (manifest.json)",
+                                    hint: "pass --overwrite to rebuild it, or choose another --out")
+            }
+            try fm.removeItem(atPath: manifestPath)
+        }
+        let work = out + "/.work"
+        for d in [out, out + "/data", out + "/rejects", work] {
+            do { try fm.createDirectory(atPath: d, withIntermediateDirectories: true) } catch {
+                throw ShardJobError(message: "cannot create \(d): \(error.localizedDescription)", hint: "check permissions")
+            }
+        }
+        // Without a manifest nothing in data/ or rejects/ is complete: clear it.
+        for d in ["data", "rejects"] {
+            for f in (try? fm.contentsOfDirectory(atPath: "\(out)/\(d)")) ?? [] { try? fm.removeItem(atPath: "\(out)/\(d)/\(f)") }
+        }
+        try? fm.removeItem(atPath: out + "/README.md")
+        try prepareWork(work)
+
+        let splitNames = assigner.names
+        var writers: [String: ShardWriter] = [:]
+        for s in splitNames { writers[s] = try ShardWriter(split: s, workDir: work, shardSize: o.shardSize, level: o.level) }
+        let rejectWriter = try ShardWriter(split: "rejects", workDir: work, shardSize: o.shardSize, level: o.level)
+
+        var readStage = StageCounts(name: "read")
+        var idStage = StageCounts(name: "id")
+        var splitStage = StageCounts(name: "split")
+        var blank = 0
+        var seenIDs = Set<IDKey>()
+        var sketch = FeatureSketch()
+        var totalBytes: Int64 = 0
+        var inputsJSON: [JSONValue] = []
+        let readOptions: RecordReader.Options = { var r = RecordReader.Options(); r.maxLineBytes = o.maxLineBytes; return r }()
+
+        func addReject(_ r: Reject) throws {
+            try rejectWriter.add { $0.append(contentsOf: r.jsonBytes) }
+        }
+
+        for (fi, path) in o.inputs.enumerated() {
+            let reader = RecordReader(path: path, options: readOptions)
+            var sinceReport = 0
+            func report() throws {
+                try progress(Progress(file: path, fileIndex: fi, fileCount: o.inputs.count, bytesRead: reader.bytesRead,
+                                  totalBytesRead: totalBytes + reader.bytesRead, records: splitStage.kept,
+                                  rejected: readStage.droppedTotal + idStage.droppedTotal + splitStage.droppedTotal,
+                                  shards: writers.values.reduce(0) { $0 + $1.shards.count }))
+            }
+            try reader.forEach({ rec in
+                readStage.keep()
+                let key = IDKey(rec.id)
+                guard seenIDs.insert(key).inserted else {
+                    idStage.drop("id.duplicate")
+                    var bytes: [UInt8] = []
+                    rec.appendWriteBytes(to: &bytes)
+                    try addReject(Reject(stage: "id", reason: "id.duplicate", detail: "id \(rec.id) was already used by an earlier record",
+                                         file: path, line: rec.line, offset: rec.offset, id: rec.id, payload: .record(bytes)))
+                    return
+                }
+                idStage.keep()
+                let group: String
+                if let m = rec.member(o.groupKey), m.kind != .null {
+                    group = m.kind == .string
+                        ? (rec.string(o.groupKey) ?? "")
+                        : String(decoding: UnsafeRawBufferPointer(rebasing: rec.bytes[m.range]), as: UTF8.self)
+                } else {
+                    splitStage.drop("split.missing_key")
+                    var bytes: [UInt8] = []
+                    rec.appendWriteBytes(to: &bytes)
+                    try addReject(Reject(stage: "split", reason: "split.missing_key", detail: "the group key \(o.groupKey) is missing or null",
+                                         file: path, line: rec.line, offset: rec.offset, id: rec.id, payload: .record(bytes)))
+                    return
+                }
+                splitStage.keep()
+                if rec.idDerived { sketch.add("id", .string) }
+                for m in rec.members {
+                    if let t = FeatureType(scalar: m.kind) { sketch.add(m.key, t) } else if let v = try? JSONScanner.parseValue(rec.bytes, range: m.range) {
+                        sketch.add(m.key, FeatureType(v))
+                    }
+                }
+                // `writers` holds every name the assigner returns.
+                let finishedShard = try writers[assigner.split(forKey: group)]!.add { rec.appendWriteBytes(to: &$0) }
+                sinceReport += 1
+                if sinceReport >= 20_000 || finishedShard { sinceReport = 0; try report() }
+            }, onReject: { r in
+                readStage.drop(r.reason)
+                try addReject(r)
+            })
+            blank += reader.blankLines
+            try report()
+            totalBytes += reader.bytesRead
+            var input = JSONObject([("path", .string(path))])
+            if path != "-", let size = (try? fm.attributesOfItem(atPath: path))?[.size] as? Int { input["bytes"] = .int(size) }
+            inputsJSON.append(.object(input))
+        }
+        for w in writers.values { try w.finish() }
+        try rejectWriter.finish()
+
+        // Move completed shards to their final names, now that the counts are known.
+        var splitsJSON = JSONObject()
+        var reused = rejectWriter.reused
+        var splitRecords: [(String, Int, Int)] = []
+        for s in splitNames {
+            let w = writers[s]!
+            reused += w.reused
+            let infos = try publish(w.shards, split: s, folder: "data", out: out)
+            splitsJSON[s] = ShardJob.fileset(infos)
+            splitRecords.append((s, w.records, infos.reduce(0) { $0 + $1.uncompressedBytes }))
+        }
+        let rejectInfos = try publish(rejectWriter.shards, split: "rejects", folder: "rejects", out: out)
+
+        let stages = [readStage, idStage, splitStage]
+        var dropped: [String: Int] = [:]
+        for st in stages { for (k, v) in st.dropped { dropped[k, default: 0] += v } }
+        let droppedTotal = dropped.values.reduce(0, +)
+        let seconds = Date().timeIntervalSince(started)
+        readStage.seconds = seconds
+
+        var options = JSONObject()
+        options["split_key"] = .string(o.groupKey)
+        options["seed"] = .number(String(o.seed))
+        options["splits"] = .object(JSONObject(o.splits.map { ($0.name, .double($0.fraction)) }))
+        options["shard_size"] = .int(o.shardSize)
+        options["zstd_level"] = .int(Int(o.level))
+        options["max_line_bytes"] = .int(o.maxLineBytes)
+
+        var m = JSONObject()
+        m["format"] = .string("cotforge-dataset")
+        m["format_version"] = .int(1)
+        m["name"] = .string(name)
+        m["created"] = .string(ISO8601DateFormatter().string(from: Date()))
+        m["tool"] = .object(JSONObject([("name", .string("cotforge")), ("version", .string(Cotforge.version))]))
+        m["command"] = .array(o.command.map { .string($0) })
+        m["recipe"] = .null
+        m["inputs"] = .array(inputsJSON)
+        m["options"] = .object(options)
+        m["splits"] = .object(splitsJSON)
+        m["rejects"] = ShardJob.fileset(rejectInfos)
+        m["counts"] = .object(JSONObject([
+            ("in", .int(readStage.input)), ("kept", .int(splitStage.kept)), ("dropped", .int(droppedTotal)),
+            ("dropped_by_reason", .object(JSONObject(dropped.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))),
+            ("blank_lines", .int(blank)),
+        ]))
+        m["stages"] = .array([readStage, idStage, splitStage].map(\.json))
+        m["seconds"] = .double((seconds * 1000).rounded() / 1000)
+        let manifest = JSONValue.object(m)
+
+        let card = DatasetCard(name: name, license: o.license, splits: splitRecords, sketch: sketch, manifest: manifest)
+        try writeText(card.render(), to: out + "/README.md")
+        try writeText(JSONSerializer.pretty(manifest), to: manifestPath)
+        try? fm.removeItem(atPath: work)
+        return Result(outDir: out, manifest: manifest, kept: splitStage.kept, dropped: droppedTotal,
+                      droppedByReason: dropped, reusedShards: reused, seconds: seconds)
+    }
+
+    static func fileset(_ infos: [ShardInfo]) -> JSONValue {
+        .object(JSONObject([
+            ("records", .int(infos.reduce(0) { $0 + $1.records })),
+            ("bytes", .int(infos.reduce(0) { $0 + $1.bytes })),
+            ("uncompressed_bytes", .int(infos.reduce(0) { $0 + $1.uncompressedBytes })),
+            ("shards", .array(infos.map(\.json))),
+        ]))
+    }
+
+    /// File name of shard `i` of `n` of a split, as `datasets` expects it.
+    public static func shardFileName(split: String, index: Int, count: Int) -> String {
+        "\(split)-\(String(format: "%05d", index))-of-\(String(format: "%05d", count)).jsonl.zst"
+    }
+
+    private func publish(_ shards: [ShardInfo], split: String, folder: String, out: String) throws -> [ShardInfo] {
+        var result: [ShardInfo] = []
+        for (i, s) in shards.enumerated() {
+            let rel = "\(folder)/\(ShardJob.shardFileName(split: split, index: i, count: shards.count))"
+            if rename(s.path, "\(out)/\(rel)") != 0 {
+                throw FileError.errno("\(out)/\(rel)", "cannot move the finished shard into place")
+            }
+            var info = s
+            info.path = rel
+            result.append(info)
+        }
+        return result
+    }
+
+    /// Keeps the work folder of an interrupted run with the same inputs and options (so its
+    /// shards are reused); clears it otherwise.
+    private func prepareWork(_ work: String) throws {
+        let o = options
+        var inputs: [JSONValue] = []
+        for p in o.inputs {
+            guard p != "-" else { inputs = []; break }  // standard input cannot be resumed
+            let attrs = try? fm.attributesOfItem(atPath: p)
+            let size = attrs?[.size] as? Int ?? -1
+            let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            inputs.append(.object(JSONObject([("path", .string(p)), ("bytes", .int(size)), ("mtime", .double(mtime))])))
+        }
+        let fingerprint = JSONValue.object(JSONObject([
+            ("inputs", .array(inputs)), ("split_key", .string(o.groupKey)), ("seed", .number(String(o.seed))),
+            ("splits", .string(o.splits.map { "\($0.name)=\($0.fraction)" }.joined(separator: ","))),
+            ("shard_size", .int(o.shardSize)), ("level", .int(Int(o.level))), ("max_line_bytes", .int(o.maxLineBytes)),
+        ]))
+        let text = JSONSerializer.pretty(fingerprint)
+        let jobPath = work + "/job.json"
+        let previous = fm.contents(atPath: jobPath).map { String(decoding: $0, as: UTF8.self) }
+        if previous != text || inputs.isEmpty {
+            for f in (try? fm.contentsOfDirectory(atPath: work)) ?? [] { try? fm.removeItem(atPath: "\(work)/\(f)") }
+            try writeText(text, to: jobPath)
+        }
+    }
+}
+
+/// Writes a whole text file through a temporary name.
+func writeText(_ text: String, to path: String) throws {
+    let sink = try FileSink(path: path)
+    try Array(text.utf8).withUnsafeBytes { try sink.write($0) }
+    try sink.finish()
+}
+
+/// 128 bits of an id for duplicate detection without keeping every id string
+/// (collision odds for 10⁸ ids ≈ 10⁻²³).
+struct IDKey: Hashable {
+    let a: UInt64, b: UInt64
+    init(_ s: String) {
+        var h1: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h2: UInt64 = 0x6c62_272e_07bb_0142
+        for c in s.utf8 {
+            h1 = (h1 ^ UInt64(c)) &* 0x0000_0100_0000_01B3
+            h2 = (h2 &+ UInt64(c)) &* 0x9E37_79B9_7F4A_7C15
+            h2 ^= h2 >> 29
+        }
+        a = h1; b = h2 ^ UInt64(s.utf8.count)
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import Corpus
+
+@main
+struct CotforgeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cotforge",
+        abstract: "Build, check and export chain-of-thought training corpora.",
+        discussion: """
+        Records are JSON Lines (schemas/example.schema.json); built datasets are folders of
+        zstd-compressed shards with a manifest and a dataset card that Hugging Face datasets
+        loads as it is.
+
+        Examples:
+          cotforge shard datasets/seed/*.jsonl --out out/demo --split validation=0.1
+          cotforge verify out/demo
+          cotforge inspect out/demo
+        """,
+        version: Cotforge.version,
+        subcommands: [ShardCommand.self, VerifyCommand.self, InspectCommand.self, SchemaCommand.self, VersionCommand.self]
+    )
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import CArchive
+import COpenBLAS
+import Corpus
+import Shards
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version",
+        abstract: "Print the version of cotforge and of the system libraries it is linked with (for bug reports).")
+
+    func run() throws {
+        Terminal.out("cotforge \(Cotforge.version)")
+        Terminal.out("zstd \(Zstd.version)")
+        Terminal.out(String(cString: archive_version_details()))
+        Terminal.out("OpenBLAS: \(String(cString: openblas_get_config()))")
+        Terminal.out(SHA256.libraryVersion)
+    }
+}

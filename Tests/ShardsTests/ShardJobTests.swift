@@ -1,0 +1,307 @@
+import Foundation
+import Testing
+@testable import Corpus
+@testable import Shards
+
+/// A fresh folder under the system's temporary directory, removed when released.
+final class TempDir {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("cotforge-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func write(_ name: String, _ lines: [String]) throws -> String {
+        let p = path + "/" + name
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: p))
+        return p
+    }
+}
+
+struct Rand: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Records with unicode, escapes, nested unknown keys, variants sharing a question, and now
+/// and then a huge string.
+func randomRecords(_ n: Int, seed: UInt64, hugeEvery: Int = 0) -> [String] {
+    var rng = Rand(state: seed)
+    let words = ["the", "sum", "é", "中文", "😀", "\"quoted\"", "back\\slash", "tab\t", "new\nline", "\u{01}", "x²", "→"]
+    func text(_ k: Int) -> String { (0..<k).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ") }
+    var out: [String] = []
+    var q = 0
+    while out.count < n {
+        let question = "Q\(q): " + text(Int.random(in: 1...12, using: &rng))
+        for v in 0..<Int.random(in: 1...3, using: &rng) where out.count < n {
+            var o = JSONObject()
+            o["id"] = .string("r-\(q)/\(v)")
+            o["question"] = .string(question)
+            o["reasoning"] = .string(hugeEvery > 0 && out.count % hugeEvery == hugeEvery - 1
+                                     ? String(repeating: "long thought ", count: 80_000) : text(Int.random(in: 0...60, using: &rng)))
+            o["answer"] = .string(text(3))
+            o["mode"] = .string(v == 0 ? "slow" : "fast")
+            o["len_ratio"] = .number(v == 0 ? "1.0" : "0.\(Int.random(in: 1...9, using: &rng))")
+            o["unknown_\(Int.random(in: 0...3, using: &rng))"] = .object(JSONObject([
+                ("deep", .array([.int(Int.random(in: -5...5, using: &rng)), .string(text(2)), .null])),
+            ]))
+            out.append(JSONSerializer.string(.object(o)))
+        }
+        q += 1
+    }
+    return out
+}
+
+/// Every line of every shard of `split`, in shard order.
+func readSplit(_ dir: String, _ split: String) throws -> [String] {
+    let m = try JSONScanner.parse(try Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json")))
+    let shards = m.objectValue?["splits"]?.objectValue?[split]?.objectValue?["shards"]?.arrayValue ?? []
+    var lines: [String] = []
+    for s in shards {
+        let path = dir + "/" + (s.objectValue?["path"]?.stringValue ?? "")
+        try LineReader(try openInput(path)).forEachLine { lines.append(String(decoding: $0.bytes, as: UTF8.self)) }
+    }
+    return lines
+}
+
+func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits: [(String, Double)] = [("validation", 0.2)],
+           progress: (ShardJob.Progress) throws -> Void = { _ in }) throws -> ShardJob.Result {
+    var o = ShardJob.Options()
+    o.inputs = inputs
+    o.outDir = out
+    o.shardSize = shardSize
+    o.splits = splits.map { (name: $0.0, fraction: $0.1) }
+    o.command = ["test"]
+    return try ShardJob(options: o).run(progress: progress)
+}
+
+@Suite struct ShardRoundTripTests {
+    /// Records come back identical and in input order within each split, at every shard size
+    /// from one record per shard to everything in one shard.
+    @Test(arguments: [1, 700, 20_000, 1 << 20, 64 << 20])
+    func roundTrip(shardSize: Int) throws {
+        let dir = try TempDir()
+        let records = randomRecords(400, seed: UInt64(shardSize), hugeEvery: shardSize == 1 << 20 ? 150 : 0)
+        let input = try dir.write("in.jsonl", records)
+        let result = try build([input], dir.path + "/out", shardSize: shardSize)
+        #expect(result.dropped == 0)
+        let assigner = try SplitAssigner(fractions: [("validation", 0.2)], seed: 1)
+        for split in ["train", "validation"] {
+            let want = try records.filter { assigner.split(forKey: try Example(json: $0).question!) == split }
+            let got = try readSplit(dir.path + "/out", split)
+            #expect(got == want, "split \(split) at shard size \(shardSize)")
+        }
+        let report = Verifier.verify(dir.path + "/out")
+        #expect(report.ok, "\(report.problems)")
+        if shardSize == 1 {
+            let shards = (try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out/data")).count
+            #expect(shards == 400)
+        }
+    }
+
+    @Test func variantsOfAQuestionShareASplit() throws {
+        let dir = try TempDir()
+        let input = try dir.write("in.jsonl", randomRecords(600, seed: 9))
+        _ = try build([input], dir.path + "/out", splits: [("validation", 0.3), ("test", 0.3)])
+        var where_: [String: String] = [:]
+        for split in ["train", "validation", "test"] {
+            for line in try readSplit(dir.path + "/out", split) {
+                let q = try Example(json: line).question!
+                #expect(where_[q, default: split] == split)
+                where_[q] = split
+            }
+        }
+        #expect(Set(where_.values).count == 3)
+    }
+
+    @Test func manifestAccountingAndCard() throws {
+        let dir = try TempDir()
+        var lines = randomRecords(50, seed: 3)
+        lines += ["{broken", #"{"id":"r-0/0","question":"duplicate id"}"#, #"{"question":"derived id"}"#, ""]
+        let input = try dir.write("mix.jsonl", lines)
+        let r = try build([input], dir.path + "/out")
+        #expect(r.kept == 51)
+        #expect(r.droppedByReason == ["json.syntax": 1, "id.duplicate": 1])
+        let m = try JSONScanner.parse(try Data(contentsOf: URL(fileURLWithPath: dir.path + "/out/manifest.json")))
+        #expect(JSONSchema.manifest.validate(m) == nil)
+        let counts = try #require(m.objectValue?["counts"]?.objectValue)
+        #expect(counts["in"]?.intValue == 53)
+        #expect(counts["blank_lines"]?.intValue == 1)
+        let rejects = try readSplitRejects(dir.path + "/out")
+        #expect(rejects.count == 2)
+        #expect(rejects.map { $0["line"]?.intValue } == [51, 52])
+        let card = try String(contentsOfFile: dir.path + "/out/README.md", encoding: .utf8)
+        #expect(card.hasPrefix("---\n"))
+        #expect(card.contains("path: data/train-*.jsonl.zst"))
+        #expect(card.contains("num_examples: \(r.kept - (m.objectValue?["splits"]?.objectValue?["validation"]?.objectValue?["records"]?.intValue ?? 0))"))
+        #expect(Verifier.verify(dir.path + "/out").ok)
+    }
+
+    func readSplitRejects(_ dir: String) throws -> [JSONObject] {
+        var out: [JSONObject] = []
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir + "/rejects") {
+            try LineReader(try openInput(dir + "/rejects/" + f)).forEachLine { l in
+                if let o = try? JSONScanner.parse(l.bytes).objectValue { out.append(o) }
+            }
+        }
+        return out
+    }
+
+    @Test func refusesToReplaceACompleteDataset() throws {
+        let dir = try TempDir()
+        let input = try dir.write("in.jsonl", randomRecords(10, seed: 1))
+        _ = try build([input], dir.path + "/out")
+        #expect { try build([input], dir.path + "/out") } throws: { "\($0)".contains("--overwrite") }
+    }
+}
+
+@Suite struct ResumeTests {
+    struct Interrupted: Error {}
+
+    /// A build stopped after some shards leaves no manifest (so nothing looks whole); running it
+    /// again reuses the finished shards and produces the same files as an uninterrupted build.
+    @Test func interruptedBuildResumes() throws {
+        let dir = try TempDir()
+        let input = try dir.write("in.jsonl", randomRecords(300, seed: 5))
+        _ = try build([input], dir.path + "/clean", shardSize: 4000)
+
+        #expect(throws: Interrupted.self) {
+            try build([input], dir.path + "/resumed", shardSize: 4000) { p in if p.shards >= 3 { throw Interrupted() } }
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/resumed/manifest.json"))
+        #expect(!Verifier.verify(dir.path + "/resumed").ok)
+        let r = try build([input], dir.path + "/resumed", shardSize: 4000)
+        #expect(r.reusedShards >= 3)
+        #expect(Verifier.verify(dir.path + "/resumed").ok)
+        for folder in ["data", "rejects"] {
+            let names = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/clean/" + folder).sorted()
+            #expect(names == (try FileManager.default.contentsOfDirectory(atPath: dir.path + "/resumed/" + folder).sorted()))
+            for n in names {
+                let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/clean/\(folder)/\(n)"))
+                let b = try Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/resumed/\(folder)/\(n)"))
+                #expect(a == b, "\(n)")
+            }
+        }
+    }
+}
+
+@Suite struct VerifyCorruptionTests {
+    func fresh() throws -> (TempDir, String) {
+        let dir = try TempDir()
+        let input = try dir.write("in.jsonl", randomRecords(200, seed: 11) + ["{not json"])
+        _ = try build([input], dir.path + "/out", shardSize: 8000)
+        #expect(Verifier.verify(dir.path + "/out").ok)
+        return (dir, dir.path + "/out")
+    }
+
+    func firstProblemFile(_ out: String) -> String? { Verifier.verify(out).problems.first?.file }
+
+    @Test func flippedByte() throws {
+        let (dir, out) = try fresh()
+        defer { withExtendedLifetime(dir) {} }
+        let path = out + "/data/train-00001-of-" + String(try FileManager.default.contentsOfDirectory(atPath: out + "/data").filter { $0.hasPrefix("train-00001") }.first!.dropFirst("train-00001-of-".count))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(firstProblemFile(out) == "data/" + (path as NSString).lastPathComponent)
+        #expect(Verifier.verify(out).problems.first?.message.contains("SHA-256") == true)
+    }
+
+    @Test func truncatedShard() throws {
+        let (dir, out) = try fresh()
+        defer { withExtendedLifetime(dir) {} }
+        let name = try FileManager.default.contentsOfDirectory(atPath: out + "/data").sorted().last!
+        let path = out + "/data/" + name
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path))
+        #expect(firstProblemFile(out) == "data/" + name)
+    }
+
+    @Test func deletedShard() throws {
+        let (dir, out) = try fresh()
+        defer { withExtendedLifetime(dir) {} }
+        let name = try FileManager.default.contentsOfDirectory(atPath: out + "/rejects").first!
+        try FileManager.default.removeItem(atPath: out + "/rejects/" + name)
+        let report = Verifier.verify(out)
+        #expect(report.problems.first?.file == "rejects/" + name)
+        #expect(report.problems.first?.message.contains("missing") == true)
+    }
+
+    @Test func editedManifest() throws {
+        let (dir, out) = try fresh()
+        defer { withExtendedLifetime(dir) {} }
+        let path = out + "/manifest.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "\"kept\": ", with: "\"kept\": 1", options: [], range: text.range(of: "\"kept\": "))
+        try edited.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(firstProblemFile(out) == "manifest.json")
+    }
+
+    @Test func unlistedFileAndBrokenManifest() throws {
+        let (dir, out) = try fresh()
+        defer { withExtendedLifetime(dir) {} }
+        try Data("{}\n".utf8).write(to: URL(fileURLWithPath: out + "/data/extra-00000-of-00001.jsonl.zst"))
+        #expect(firstProblemFile(out) == "data/extra-00000-of-00001.jsonl.zst")
+        try Data("{".utf8).write(to: URL(fileURLWithPath: out + "/manifest.json"))
+        #expect(firstProblemFile(out) == "manifest.json")
+    }
+
+    /// A record moved into the wrong split (re-compressed and re-hashed so that every checksum
+    /// agrees) is still caught: its question assigns it elsewhere.
+    @Test func leakAcrossSplitsIsCaught() throws {
+        let (dir, out) = try fresh()
+        defer { withExtendedLifetime(dir) {} }
+        let val = try readSplit(out, "validation")
+        let trainPath = "data/" + (try FileManager.default.contentsOfDirectory(atPath: out + "/data").filter { $0.hasPrefix("train-00000") }.first!)
+        let compressed = try Data(contentsOf: URL(fileURLWithPath: out + "/" + trainPath))
+        var content = try compressed.withUnsafeBytes { try zstdDecompress($0) }
+        var moved = try Example(json: val[0])
+        moved.id = "moved-1"
+        content += moved.jsonBytes + [0x0A]
+        let frame = try content.withUnsafeBytes { try ZstdCompressor().compressFrame($0) { Array($0) } }
+        try Data(frame).write(to: URL(fileURLWithPath: out + "/" + trainPath))
+        var text = try String(contentsOfFile: out + "/manifest.json", encoding: .utf8)
+        var m = try JSONScanner.parse(text).objectValue!
+        var splits = m["splits"]!.objectValue!
+        var train = splits["train"]!.objectValue!
+        var shards = train["shards"]!.arrayValue!
+        var s0 = shards[0].objectValue!
+        s0["bytes"] = .int(frame.count); s0["sha256"] = .string(SHA256.hex(of: frame))
+        s0["uncompressed_bytes"] = .int(content.count); s0["records"] = .int(s0["records"]!.intValue! + 1)
+        shards[0] = .object(s0)
+        train["shards"] = .array(shards)
+        train["bytes"] = .int(shards.reduce(0) { $0 + $1.objectValue!["bytes"]!.intValue! })
+        train["records"] = .int(train["records"]!.intValue! + 1)
+        splits["train"] = .object(train)
+        m["splits"] = .object(splits)
+        text = JSONSerializer.pretty(.object(m))
+        try text.write(toFile: out + "/manifest.json", atomically: true, encoding: .utf8)
+        let problems = Verifier.verify(out).problems
+        #expect(problems.first?.file == trainPath)
+        #expect(problems.first?.message.contains("belongs in split validation") == true)
+    }
+}
+
+@Suite struct FeatureSketchTests {
+    @Test func mergesLikeArrow() throws {
+        var s = FeatureSketch()
+        s.add("n", .int64); s.add("n", .float64); s.add("n", .null)
+        s.add("o", FeatureType(try JSONScanner.parse(#"{"a":1,"l":[1,2]}"#)))
+        s.add("o", FeatureType(try JSONScanner.parse(#"{"b":"x","l":[]}"#)))
+        #expect(s.columns[0].1 == .float64)
+        #expect(s.columns[1].1 == .structure([("a", .int64), ("l", .list(.int64)), ("b", .string)]))
+        #expect(!s.hasConflict)
+        s.add("n", .string)
+        #expect(s.hasConflict)
+        var e = FeatureSketch()
+        e.add("empty", FeatureType(try JSONScanner.parse("{}")))
+        #expect(e.hasConflict)
+    }
+}
