@@ -3,6 +3,8 @@ import PackageDescription
 
 // Direction of dependencies (see DESIGN.md): cotforge (CLI) → Shards → Corpus.
 // System libraries are found through pkg-config; `providers` names the Debian package.
+// COpenBLAS is declared for the model and trainer targets; nothing links it before they exist
+// (OpenBLAS starts its thread pool when loaded, which would tax every command).
 let package = Package(
     name: "cotforge",
     products: [
@@ -25,7 +27,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["CZstd"]),
         .target(name: "Shards", dependencies: ["Corpus", "CZstd", "CCrypto"]),
         .executableTarget(name: "cotforge", dependencies: [
-            "Corpus", "Shards", "CArchive", "COpenBLAS",
+            "Corpus", "Shards", "CArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A record or file that does not match its schema: `code` is a dotted reject reason
 /// (`schema.type`, `schema.required`, ...) and `path` the field, e.g. `gen.sampler.top_p`.
 public struct SchemaViolation: Error, Sendable, Equatable, CustomStringConvertible {
@@ -27,6 +33,9 @@ public final class JSONSchema: @unchecked Sendable {
         var minLength: Int? = nil
         var pattern: (source: String, regex: Regex<AnyRegexOutput>)? = nil
         var ref: String? = nil
+        /// `properties` and `required` as UTF-8, for comparing keys in place (fast path).
+        var propertyList: [(utf8: [UInt8], node: Node)] = []
+        var requiredUTF8: [[UInt8]] = []
 
         /// True when any string passes (so a caller need not decode the string to check it).
         var acceptsAnyString: Bool {
@@ -37,6 +46,8 @@ public final class JSONSchema: @unchecked Sendable {
 
     private let root: Node
     private var defs: [String: Node] = [:]
+    /// The root with references followed, computed once (hot path of `validateMember`).
+    private var resolvedRoot: Node? = nil
 
     /// Compiles a schema from its JSON text; throws `SchemaViolation` (code `schema.invalid`)
     /// for schemas that use keywords this validator does not implement.
@@ -51,6 +62,7 @@ public final class JSONSchema: @unchecked Sendable {
             for (name, v) in d { try JSONSchema.compile(v, into: defs[name]!, path: "$defs/\(name)") }
         }
         try JSONSchema.compile(value, into: root, path: "")
+        resolvedRoot = resolve(root)
     }
 
     private static let ignored: Set<String> = ["$schema", "$id", "$defs", "title", "description", "$comment", "default", "examples"]
@@ -73,12 +85,15 @@ public final class JSONSchema: @unchecked Sendable {
                 node.types = set
             case "enum": node.enumValues = v.arrayValue
             case "const": node.constValue = v
-            case "required": node.required = v.arrayValue?.compactMap(\.stringValue) ?? []
+            case "required":
+                node.required = v.arrayValue?.compactMap(\.stringValue) ?? []
+                node.requiredUTF8 = node.required.map { Array($0.utf8) }
             case "properties":
                 for (name, sub) in v.objectValue ?? JSONObject() {
                     let n = Node()
                     try compile(sub, into: n, path: path + "/properties/" + name)
                     node.properties[name] = n
+                    node.propertyList.append((Array(name.utf8), n))
                 }
             case "additionalProperties":
                 if case .bool(let b) = v { node.additionalForbidden = !b } else {
@@ -119,17 +134,105 @@ public final class JSONSchema: @unchecked Sendable {
     /// Names that must be present at the top level.
     public var requiredKeys: [String] { resolve(root).required }
 
+    /// How a top-level field is checked, looked up once per key (`rule(forKey:)`) so that hot
+    /// loops can cache it by field position instead of hashing the key for every record.
+    public struct MemberRule: @unchecked Sendable {
+        fileprivate let node: Node?
+        fileprivate let forbidden: Bool
+        /// True when any string value passes without being decoded.
+        public let acceptsAnyString: Bool
+    }
+
+    /// The rule for a top-level field.
+    public func rule(forKey key: String) -> MemberRule {
+        let r = resolvedRoot ?? resolve(root)
+        if let n = r.properties[key] { return MemberRule(node: n, forbidden: false, acceptsAnyString: resolve(n).acceptsAnyString) }
+        if r.additionalForbidden { return MemberRule(node: nil, forbidden: true, acceptsAnyString: false) }
+        if let a = r.additional { return MemberRule(node: a, forbidden: false, acceptsAnyString: resolve(a).acceptsAnyString) }
+        return MemberRule(node: nil, forbidden: false, acceptsAnyString: true)
+    }
+
     /// Validates one top-level member of an object without decoding it when its kind alone
     /// decides (long strings in records). `value` is called only when the value must be looked at.
     public func validateMember(key: String, kind: JSONKind, value: () throws -> JSONValue) rethrows -> SchemaViolation? {
-        let r = resolve(root)
-        let node: Node
-        if let n = r.properties[key] { node = n } else if r.additionalForbidden {
-            return SchemaViolation(code: "schema.additional", path: key, message: "field is not allowed")
-        } else if let a = r.additional { node = a } else { return nil }
-        let resolved = resolve(node)
-        if kind == .string && resolved.acceptsAnyString { return nil }
+        try validateMember(key: key, rule: rule(forKey: key), kind: kind, value: value)
+    }
+
+    /// `validateMember` with a rule looked up earlier.
+    public func validateMember(key: String, rule: MemberRule, kind: JSONKind, value: () throws -> JSONValue) rethrows -> SchemaViolation? {
+        if rule.forbidden { return SchemaViolation(code: "schema.additional", path: key, message: "field is not allowed") }
+        guard let node = rule.node else { return nil }
+        if kind == .string && rule.acceptsAnyString { return nil }
         return check(try value(), node, path: key)
+    }
+
+    /// Validates a top-level member in place: `range` locates its value in `object`, which
+    /// `JSONScanner` has validated. The common case (valid) builds nothing; only a value that
+    /// may be invalid is parsed, to be checked and described exactly as `validate` would.
+    public func validateMember(key: String, rule: MemberRule, kind: JSONKind,
+                               object: UnsafeRawBufferPointer, range: Range<Int>) -> SchemaViolation? {
+        if rule.forbidden { return SchemaViolation(code: "schema.additional", path: key, message: "field is not allowed") }
+        guard let node = rule.node else { return nil }
+        if kind == .string && rule.acceptsAnyString { return nil }
+        var c = JSONCursor(object, at: range.lowerBound, end: range.upperBound)
+        if surelyValid(&c, node) { return nil }
+        let value = (try? JSONScanner.parseValue(object, range: range)) ?? .null
+        return check(value, node, path: key)
+    }
+
+    /// True when the value at the cursor certainly satisfies `node`; false when it must be
+    /// checked the slow way (it may still be valid: escaped keys, enums, patterns, 1.0 as an
+    /// integer are left to `check`). Always moves the cursor past the value.
+    private func surelyValid(_ c: inout JSONCursor, _ node: Node) -> Bool {
+        let n = resolve(node)
+        let k = c.kind()
+        var ok = true
+        if let types = n.types {
+            switch k {
+            case .integer: ok = types.contains(.integer) || types.contains(.number)
+            case .number: ok = types.contains(.number)
+            default: ok = types.contains(k)
+            }
+        }
+        if n.enumValues != nil || n.constValue != nil { ok = false }
+        switch k {
+        case .string:
+            _ = c.string()
+            if n.minLength != nil || n.pattern != nil { ok = false }
+        case .integer, .number:
+            let r = c.scalar()
+            if ok, n.minimum != nil || n.maximum != nil {
+                let negative = c.buffer[r.lowerBound] == UInt8(ascii: "-")
+                if let m = n.minimum, !(m <= 0 && !negative) { ok = false }
+                if n.maximum != nil { ok = false }
+            }
+        case .boolean, .null:
+            _ = c.scalar()
+        case .array:
+            c.forEachElement { e in
+                if ok, let items = n.items { ok = surelyValid(&e, items) } else { e.skipValue() }
+            }
+        case .object:
+            var seen: UInt64 = 0
+            if n.requiredUTF8.count > 64 { ok = false }
+            c.forEachMember { key, v in
+                guard ok else { v.skipValue(); return }
+                if memchr(v.buffer.baseAddress! + key.lowerBound, 0x5C, key.count) != nil { ok = false; v.skipValue(); return }
+                for (j, r) in n.requiredUTF8.enumerated() where j < 64 && v.bytesEqual(key, r) { seen |= 1 << UInt64(j) }
+                if let p = n.propertyList.first(where: { v.bytesEqual(key, $0.utf8) }) {
+                    ok = surelyValid(&v, p.node)
+                } else if n.additionalForbidden {
+                    ok = false; v.skipValue()
+                } else if let a = n.additional {
+                    ok = surelyValid(&v, a)
+                } else {
+                    v.skipValue()
+                }
+            }
+            let count = n.requiredUTF8.count
+            if count > 0 && count <= 64 && seen != (count == 64 ? UInt64.max : (1 << UInt64(count)) - 1) { ok = false }
+        }
+        return ok
     }
 
     private func resolve(_ node: Node) -> Node {
@@ -175,13 +278,15 @@ public final class JSONSchema: @unchecked Sendable {
         }
         switch value {
         case .number(let s):
-            if let d = Double(s) {
-                if let m = node.minimum, d < m {
+            // Most numbers are non-negative against a minimum of 0: decide that without strtod.
+            let negative = s.utf8.first == UInt8(ascii: "-")
+            if let m = node.minimum, !(m <= 0 && !negative) {
+                if let d = Double(s), d < m {
                     return SchemaViolation(code: "schema.minimum", path: path, message: "\(s) is below the minimum \(m)")
                 }
-                if let m = node.maximum, d > m {
-                    return SchemaViolation(code: "schema.maximum", path: path, message: "\(s) is above the maximum \(m)")
-                }
+            }
+            if let m = node.maximum, let d = Double(s), d > m {
+                return SchemaViolation(code: "schema.maximum", path: path, message: "\(s) is above the maximum \(m)")
             }
         case .string(let s):
             if let m = node.minLength, s.unicodeScalars.count < m {
@@ -201,18 +306,34 @@ public final class JSONSchema: @unchecked Sendable {
                 return SchemaViolation(code: "schema.required", path: path.isEmpty ? r : path + "." + r, message: "required field is missing")
             }
             for (k, v) in o {
-                let sub = path.isEmpty ? k : path + "." + k
+                let sub = Self.SubPath(parent: path, key: k)
                 if let p = node.properties[k] {
-                    if let e = check(v, p, path: sub) { return e }
+                    if let e = check(v, p, subPath: sub) { return e }
                 } else if node.additionalForbidden {
-                    return SchemaViolation(code: "schema.additional", path: sub, message: "field is not allowed")
+                    return SchemaViolation(code: "schema.additional", path: sub.string, message: "field is not allowed")
                 } else if let a = node.additional {
-                    if let e = check(v, a, path: sub) { return e }
+                    if let e = check(v, a, subPath: sub) { return e }
                 }
             }
         default: break
         }
         return nil
+    }
+
+    /// A child path, turned into a string only when a violation needs it.
+    private struct SubPath {
+        let parent: String, key: String
+        var string: String { parent.isEmpty ? key : parent + "." + key }
+    }
+
+    private func check(_ value: JSONValue, _ node: Node, subPath: SubPath) -> SchemaViolation? {
+        switch value {
+        case .object, .array: return check(value, node, path: subPath.string)
+        default:
+            guard var v = check(value, node, path: "") else { return nil }
+            v.path = subPath.string
+            return v
+        }
     }
 
     /// Equality as JSON Schema defines it (numbers by value, not spelling).

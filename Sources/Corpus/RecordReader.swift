@@ -89,8 +89,7 @@ public final class RecordReader {
         let source = try openInput(path)
         let lines = LineReader(source, maxLineBytes: options.maxLineBytes)
         let stem = RecordReader.idStem(for: path)
-        let schema = options.schema
-        let required = schema.requiredKeys
+        let checker = RecordChecker(schema: options.schema, deriveIDs: options.deriveIDs)
         try lines.forEachLine { line in
             bytesRead = line.offset + Int64(line.bytes.count) + 1
             if let full = line.overLimitLength {
@@ -101,7 +100,7 @@ public final class RecordReader {
                 return
             }
             if RecordReader.isBlank(line.bytes) { blankLines += 1; return }
-            switch RecordReader.check(line.bytes, schema: schema, required: required, deriveIDs: options.deriveIDs) {
+            switch checker.check(line.bytes) {
             case .invalid(let reason, let detail, let id, let object):
                 let payload: Reject.Payload = object.map { .record(Array(UnsafeRawBufferPointer(rebasing: line.bytes[$0]))) }
                     ?? Reject.payload(forLine: line.bytes)
@@ -125,39 +124,10 @@ public final class RecordReader {
         case invalid(reason: String, detail: String, id: String?, object: Range<Int>?)
     }
 
-    /// Checks one line: JSON syntax, an object, UTF-8, no duplicate keys, every field against
-    /// `schema`, required fields present (a missing `id` is allowed when `deriveIDs`).
-    /// Long string fields are checked by kind without being decoded.
+    /// Checks one line (see `RecordChecker.check`). Loops should keep one `RecordChecker`.
     public static func check(_ bytes: UnsafeRawBufferPointer, schema: JSONSchema = .example,
                              required: [String]? = nil, deriveIDs: Bool = false) -> LineCheck {
-        let scanned: (members: [JSONMember], range: Range<Int>)
-        do {
-            scanned = try JSONScanner.scanObject(bytes)
-        } catch let e as JSONParseError {
-            return .invalid(reason: e.code, detail: "\(e.message) at byte \(e.offset) of the line", id: nil, object: nil)
-        } catch {
-            return .invalid(reason: "json.syntax", detail: "\(error)", id: nil, object: nil)
-        }
-        let object = UnsafeRawBufferPointer(rebasing: bytes[scanned.range])
-        let shift = scanned.range.lowerBound
-        let members = scanned.members.map { JSONMember(key: $0.key, kind: $0.kind, range: ($0.range.lowerBound - shift)..<($0.range.upperBound - shift)) }
-        var id: String? = nil
-        if let m = members.first(where: { $0.key == "id" }), m.kind == .string {
-            id = try? JSONScanner.decodeString(object, at: m.range.lowerBound)
-        }
-        for m in members {
-            let violation = schema.validateMember(key: m.key, kind: m.kind) {
-                (try? JSONScanner.parseValue(object, range: m.range)) ?? .null
-            }
-            if let v = violation {
-                return .invalid(reason: v.code, detail: v.description, id: id, object: scanned.range)
-            }
-        }
-        for key in required ?? schema.requiredKeys where !members.contains(where: { $0.key == key }) {
-            if key == "id" && deriveIDs { continue }
-            return .invalid(reason: "schema.required", detail: "\(key): required field is missing", id: id, object: scanned.range)
-        }
-        return .record(members: members, range: scanned.range, id: id)
+        RecordChecker(schema: schema, required: required, deriveIDs: deriveIDs).check(bytes)
     }
 
     static func isBlank(_ b: UnsafeRawBufferPointer) -> Bool {

@@ -26,26 +26,38 @@ public struct SplitAssigner: Sendable {
         self.fractions = fractions
         self.seed = seed
         self.rest = rest
+        names = [rest] + fractions.map(\.name)
     }
 
     /// All split names, the rest split first.
-    public var names: [String] { [rest] + fractions.map(\.name) }
+    public let names: [String]
 
     /// The split for a group key.
     public func split(forKey key: String) -> String {
+        var k = key
+        return k.withUTF8 { split(forKeyBytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The split for a group key given as its UTF-8 bytes.
+    public func split(forKeyBytes key: UnsafeRawBufferPointer) -> String {
+        names[splitIndex(forKeyBytes: key)]
+    }
+
+    /// The index into `names` of the split for a group key given as its UTF-8 bytes.
+    public func splitIndex(forKeyBytes key: UnsafeRawBufferPointer) -> Int {
         let u = SplitAssigner.unitHash(key, seed: seed)
         var edge = 0.0
-        for f in fractions {
+        for (i, f) in fractions.enumerated() {
             edge += f.fraction
-            if u < edge { return f.name }
+            if u < edge { return i + 1 }
         }
-        return rest
+        return 0
     }
 
     /// A stable hash of `key` into [0, 1): FNV-1a 64 over UTF-8, then splitmix64 with the seed.
-    public static func unitHash(_ key: String, seed: UInt64) -> Double {
+    public static func unitHash(_ key: UnsafeRawBufferPointer, seed: UInt64) -> Double {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        for b in key { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         var z = h &+ seed &* 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -75,18 +75,101 @@ public indirect enum FeatureType: Equatable, Sendable {
     }
 }
 
+extension JSONKind {
+    var hashTag: Int {
+        switch self {
+        case .null: return 1
+        case .boolean: return 2
+        case .integer: return 3
+        case .number: return 4
+        case .string: return 5
+        case .array: return 6
+        case .object: return 7
+        }
+    }
+}
+
 /// Column types over a whole dataset, in first-seen column order.
+/// Records mostly repeat a few shapes, so `add(_:kind:value:)` remembers a hash of each
+/// shape seen per column and builds and merges a `FeatureType` only for a new one.
 public struct FeatureSketch: Sendable {
     public private(set) var columns: [(String, FeatureType)] = []
+    private var index: [String: Int] = [:]
+    private var seenShapes: [Set<UInt64>] = []
+    private var positionCache: [Int] = []
+    private var lastShape: [UInt64] = []
 
     public init() {}
 
     public mutating func add(_ key: String, _ type: FeatureType) {
-        if let i = columns.firstIndex(where: { $0.0 == key }) {
+        if let i = index[key] {
             columns[i].1 = columns[i].1.merged(type)
         } else {
+            index[key] = columns.count
             columns.append((key, type))
+            seenShapes.append([])
+            lastShape.append(0)
         }
+    }
+
+    /// Adds one top-level member of a record: `range` locates its value in `object` (validated
+    /// JSON). `position` is the member's index in its record: the column found there last time
+    /// is tried first. Only a shape not seen before in the column is parsed and merged.
+    public mutating func add(_ key: String, kind: JSONKind, object: UnsafeRawBufferPointer, range: Range<Int>, position: Int = -1) {
+        let shape: UInt64
+        if kind == .object || kind == .array {
+            var c = JSONCursor(object, at: range.lowerBound, end: range.upperBound)
+            shape = FeatureSketch.shapeHash(&c)
+        } else {
+            shape = UInt64(kind.hashTag)
+        }
+        let column: Int?
+        if position >= 0, position < positionCache.count, columns[positionCache[position]].0 == key {
+            column = positionCache[position]
+        } else {
+            column = index[key]
+            if let c = column, position >= 0 {
+                if position < positionCache.count { positionCache[position] = c } else if position == positionCache.count { positionCache.append(c) }
+            }
+        }
+        if let c = column, lastShape[c] == shape || seenShapes[c].contains(shape) { lastShape[c] = shape; return }
+        if let t = FeatureType(scalar: kind) {
+            add(key, t)
+        } else if let v = try? JSONScanner.parseValue(object, range: range) {
+            add(key, FeatureType(v))
+        } else { return }
+        let c = index[key]!
+        seenShapes[c].insert(shape)
+        lastShape[c] = shape
+    }
+
+    /// A hash of what decides a value's feature type: kinds, and keys of objects.
+    static func shapeHash(_ c: inout JSONCursor) -> UInt64 {
+        @inline(__always) func mix(_ h: UInt64, _ x: UInt64) -> UInt64 {
+            var z = (h ^ x) &* 0x9E37_79B9_7F4A_7C15
+            z ^= z >> 29
+            return z &* 0xBF58_476D_1CE4_E5B9
+        }
+        let kind = c.kind()
+        switch kind {
+        case .object:
+            var h: UInt64 = 0x51
+            c.forEachMember { key, v in
+                var kh: UInt64 = 0xcbf2_9ce4_8422_2325
+                for i in key { kh = (kh ^ UInt64(v.buffer[i])) &* 0x0000_0100_0000_01B3 }
+                h = mix(mix(h, kh), shapeHash(&v))
+            }
+            return h
+        case .array:
+            var h: UInt64 = 0xA7
+            c.forEachElement { h = mix(h, shapeHash(&$0)) }
+            return h
+        case .string:
+            _ = c.string()
+        default:
+            _ = c.scalar()
+        }
+        return UInt64(kind.hashTag)
     }
 
     public var hasConflict: Bool { columns.contains { $0.1.hasConflict } }

@@ -104,9 +104,9 @@ public final class ShardJob {
         try prepareWork(work)
 
         let splitNames = assigner.names
-        var writers: [String: ShardWriter] = [:]
-        for s in splitNames { writers[s] = try ShardWriter(split: s, workDir: work, shardSize: o.shardSize, level: o.level) }
-        let rejectWriter = try ShardWriter(split: "rejects", workDir: work, shardSize: o.shardSize, level: o.level)
+        let compressor = try ZstdCompressor(level: o.level)
+        let writers = try splitNames.map { try ShardWriter(split: $0, workDir: work, shardSize: o.shardSize, compressor: compressor) }
+        let rejectWriter = try ShardWriter(split: "rejects", workDir: work, shardSize: o.shardSize, compressor: compressor)
 
         var readStage = StageCounts(name: "read")
         var idStage = StageCounts(name: "id")
@@ -129,7 +129,7 @@ public final class ShardJob {
                 try progress(Progress(file: path, fileIndex: fi, fileCount: o.inputs.count, bytesRead: reader.bytesRead,
                                   totalBytesRead: totalBytes + reader.bytesRead, records: splitStage.kept,
                                   rejected: readStage.droppedTotal + idStage.droppedTotal + splitStage.droppedTotal,
-                                  shards: writers.values.reduce(0) { $0 + $1.shards.count }))
+                                  shards: writers.reduce(0) { $0 + $1.shards.count }))
             }
             try reader.forEach({ rec in
                 readStage.keep()
@@ -143,12 +143,7 @@ public final class ShardJob {
                     return
                 }
                 idStage.keep()
-                let group: String
-                if let m = rec.member(o.groupKey), m.kind != .null {
-                    group = m.kind == .string
-                        ? (rec.string(o.groupKey) ?? "")
-                        : String(decoding: UnsafeRawBufferPointer(rebasing: rec.bytes[m.range]), as: UTF8.self)
-                } else {
+                guard let m = rec.member(o.groupKey), m.kind != .null else {
                     splitStage.drop("split.missing_key")
                     var bytes: [UInt8] = []
                     rec.appendWriteBytes(to: &bytes)
@@ -156,15 +151,11 @@ public final class ShardJob {
                                          file: path, line: rec.line, offset: rec.offset, id: rec.id, payload: .record(bytes)))
                     return
                 }
+                let split = ShardJob.splitIndex(of: rec, member: m, assigner: assigner)
                 splitStage.keep()
                 if rec.idDerived { sketch.add("id", .string) }
-                for m in rec.members {
-                    if let t = FeatureType(scalar: m.kind) { sketch.add(m.key, t) } else if let v = try? JSONScanner.parseValue(rec.bytes, range: m.range) {
-                        sketch.add(m.key, FeatureType(v))
-                    }
-                }
-                // `writers` holds every name the assigner returns.
-                let finishedShard = try writers[assigner.split(forKey: group)]!.add { rec.appendWriteBytes(to: &$0) }
+                for (i, m) in rec.members.enumerated() { sketch.add(m.key, kind: m.kind, object: rec.bytes, range: m.range, position: i) }
+                let finishedShard = try writers[split].add { rec.appendWriteBytes(to: &$0) }
                 sinceReport += 1
                 if sinceReport >= 20_000 || finishedShard { sinceReport = 0; try report() }
             }, onReject: { r in
@@ -178,15 +169,14 @@ public final class ShardJob {
             if path != "-", let size = (try? fm.attributesOfItem(atPath: path))?[.size] as? Int { input["bytes"] = .int(size) }
             inputsJSON.append(.object(input))
         }
-        for w in writers.values { try w.finish() }
+        for w in writers { try w.finish() }
         try rejectWriter.finish()
 
         // Move completed shards to their final names, now that the counts are known.
         var splitsJSON = JSONObject()
         var reused = rejectWriter.reused
         var splitRecords: [(String, Int, Int)] = []
-        for s in splitNames {
-            let w = writers[s]!
+        for (s, w) in zip(splitNames, writers) {
             reused += w.reused
             let infos = try publish(w.shards, split: s, folder: "data", out: out)
             splitsJSON[s] = ShardJob.fileset(infos)
@@ -236,6 +226,19 @@ public final class ShardJob {
         try? fm.removeItem(atPath: work)
         return Result(outDir: out, manifest: manifest, kept: splitStage.kept, dropped: droppedTotal,
                       droppedByReason: dropped, reusedShards: reused, seconds: seconds)
+    }
+
+    /// The split of a record by its group-key member: strings by their decoded text (hashed
+    /// straight from the bytes when they hold no escape), other values by their JSON text.
+    static func splitIndex(of rec: RecordLine, member m: JSONMember, assigner: SplitAssigner) -> Int {
+        let raw = UnsafeRawBufferPointer(rebasing: rec.bytes[m.range])
+        if m.kind == .string {
+            let body = UnsafeRawBufferPointer(rebasing: raw[(raw.startIndex + 1)..<(raw.endIndex - 1)])
+            if body.isEmpty || memchr(body.baseAddress!, 0x5C, body.count) == nil { return assigner.splitIndex(forKeyBytes: body) }
+            var decoded = rec.string(m.key) ?? ""
+            return decoded.withUTF8 { assigner.splitIndex(forKeyBytes: UnsafeRawBufferPointer($0)) }
+        }
+        return assigner.splitIndex(forKeyBytes: raw)
     }
 
     static func fileset(_ infos: [ShardInfo]) -> JSONValue {
@@ -294,8 +297,8 @@ public final class ShardJob {
 }
 
 /// Writes a whole text file through a temporary name.
-func writeText(_ text: String, to path: String) throws {
-    let sink = try FileSink(path: path)
+func writeText(_ text: String, to path: String, durable: Bool = true) throws {
+    let sink = try FileSink(path: path, durable: durable)
     try Array(text.utf8).withUnsafeBytes { try sink.write($0) }
     try sink.finish()
 }

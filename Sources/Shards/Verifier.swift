@@ -61,6 +61,7 @@ public enum Verifier {
             assigner = try? SplitAssigner(fractions: fr.map { ($0, $1.doubleValue ?? 0) }, seed: seed)
         }
 
+        let checker = RecordChecker()
         var listed = Set<String>()
         var seenIDs = Set<IDKey>()
         var rejectReasons: [String: Int] = [:]
@@ -160,7 +161,7 @@ public enum Verifier {
                 } catch { return "invalid JSON: \(error)" }
                 return nil
             }
-            switch RecordReader.check(line) {
+            switch checker.check(line) {
             case .invalid(let reason, let detail, _, _):
                 return "record fails the schema (\(reason)): \(detail)"
             case .record(let members, let range, let id):

@@ -1,6 +1,5 @@
 import ArgumentParser
 import CArchive
-import COpenBLAS
 import Corpus
 import Shards
 
@@ -13,7 +12,6 @@ struct VersionCommand: ParsableCommand {
         Terminal.out("cotforge \(Cotforge.version)")
         Terminal.out("zstd \(Zstd.version)")
         Terminal.out(String(cString: archive_version_details()))
-        Terminal.out("OpenBLAS: \(String(cString: openblas_get_config()))")
         Terminal.out(SHA256.libraryVersion)
     }
 }

@@ -35,7 +35,7 @@ import Testing
         ("\"abc", "json.syntax"), ("\"a\u{01}b\"", "json.syntax"), ("\"\t\"", "json.syntax"), ("{} {}", "json.syntax"),
         ("\"\\x\"", "json.escape"), ("\"\\u12\"", "json.escape"), ("\"\\ud800\"", "json.escape"), ("\"\\udc00\"", "json.escape"),
         ("\"\\ud800\\u0041\"", "json.escape"), ("\"\\uZZZZ\"", "json.escape"),
-        ("{\"a\":1,\"a\":2}", "json.duplicate_key"), ("[{\"k\":1,\"k\":1}]", "json.duplicate_key"),
+        ("{\"a\":1,\"a\":2}", "json.duplicate_key"), ("{\"a\":1,\"\\u0061\":2}", "json.duplicate_key"), ("[{\"k\":1,\"k\":1}]", "json.duplicate_key"),
     ]
 
     @Test(arguments: invalid) func refusesMalformed(_ text: String, _ code: String) {
@@ -84,9 +84,21 @@ import Testing
         #expect(members.map(\.kind) == [.string, .array, .string])
         let bytes = Array(text.utf8)
         #expect(String(decoding: bytes[range], as: UTF8.self) == #"{"id":"x","n":[1,{"a":2}],"s":"a\"b"}"#)
-        #expect(String(decoding: bytes[members[1].range], as: UTF8.self) == #"[1,{"a":2}]"#)
-        let s = try bytes.withUnsafeBytes { try JSONScanner.decodeString($0, at: members[2].range.lowerBound) }
+        // Member ranges are relative to the object's first byte.
+        let object = Array(bytes[range])
+        #expect(String(decoding: object[members[1].range], as: UTF8.self) == #"[1,{"a":2}]"#)
+        let s = try object.withUnsafeBytes { try JSONScanner.decodeString($0, at: members[2].range.lowerBound) }
         #expect(s == "a\"b")
+    }
+
+    /// scanObject applies the same duplicate rule as parse, whatever the spelling of the key.
+    @Test func scanObjectRefusesDuplicateKeys() {
+        for text in [#"{"a":1,"a":2}"#, #"{"a":1,"\u0061":2}"#, #"{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k1":0}"#] {
+            var t = text
+            #expect { try t.withUTF8 { _ = try JSONScanner.scanObject(UnsafeRawBufferPointer($0)) } } throws: {
+                ($0 as? JSONParseError)?.code == "json.duplicate_key"
+            }
+        }
     }
 
     @Test func scanObjectRefusesNonObjects() {

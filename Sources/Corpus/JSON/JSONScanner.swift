@@ -13,8 +13,13 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 public struct JSONMember: Sendable {
     public var key: String
     public var kind: JSONKind
-    /// Byte range of the value (strings include their quotes) within the scanned buffer.
+    /// Byte range of the value (strings include their quotes), relative to the object's first
+    /// byte (the `{`).
     public var range: Range<Int>
+
+    public init(key: String, kind: JSONKind, range: Range<Int>) {
+        self.key = key; self.kind = kind; self.range = range
+    }
 }
 
 /// A validating JSON scanner over UTF-8 bytes (RFC 8259, strict: no comments, no trailing
@@ -72,9 +77,19 @@ public struct JSONScanner {
     }
 
     /// Validates that the buffer holds exactly one JSON object and returns its top-level members
-    /// and the byte range of the object itself (surrounding whitespace excluded).
+    /// (ranges relative to the object's start) and the byte range of the object itself
+    /// (surrounding whitespace excluded).
     /// Throws `json.not_object` when the document is valid JSON of another kind.
     public static func scanObject(_ buffer: UnsafeRawBufferPointer) throws -> (members: [JSONMember], range: Range<Int>) {
+        var members: [JSONMember] = []
+        let range = try scanObject(buffer, into: &members)
+        return (members, range)
+    }
+
+    /// `scanObject` filling a caller's array (emptied first), so a loop over records reuses
+    /// one allocation. Returns the object's range.
+    public static func scanObject(_ buffer: UnsafeRawBufferPointer, into members: inout [JSONMember]) throws -> Range<Int> {
+        members.removeAll(keepingCapacity: true)
         var s = JSONScanner(buffer)
         s.skipWhitespace()
         let start = s.pos
@@ -86,11 +101,12 @@ public struct JSONScanner {
             throw JSONParseError(code: "json.not_object", offset: start,
                                  message: "the line is a JSON \(kind.rawValue), not an object")
         }
-        var members: [JSONMember] = []
-        members.reserveCapacity(16)
         s.pos += 1
         s.depth = 1
         s.skipWhitespace()
+        // One bit per key hash: a repeated key always hits a set bit, so the string compares
+        // run only when the filter says "maybe" (rarely, for a dozen keys).
+        var filter: UInt64 = 0
         if s.peek() == UInt8(ascii: "}") {
             s.pos += 1
         } else {
@@ -98,7 +114,10 @@ public struct JSONScanner {
                 s.skipWhitespace()
                 let keyAt = s.pos
                 let key = try s.parseKey()
-                if members.contains(where: { $0.key == key }) {
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }  // decoded: "\u0061" is "a"
+                let bit: UInt64 = 1 << (h >> 58)
+                if filter & bit != 0, members.contains(where: { $0.key == key }) {
                     throw JSONParseError(code: "json.duplicate_key", offset: keyAt, message: "duplicate key \"\(key)\"")
                 }
                 s.skipWhitespace()
@@ -106,7 +125,8 @@ public struct JSONScanner {
                 s.skipWhitespace()
                 let vStart = s.pos
                 let kind = try s.skipValue()
-                members.append(JSONMember(key: key, kind: kind, range: vStart..<s.pos))
+                filter |= bit
+                members.append(JSONMember(key: key, kind: kind, range: (vStart - start)..<(s.pos - start)))
                 s.skipWhitespace()
                 if try s.endOfContainer(close: UInt8(ascii: "}")) { break }
             }
@@ -114,7 +134,7 @@ public struct JSONScanner {
         let range = start..<s.pos
         s.skipWhitespace()
         if s.pos != s.end { throw s.error("json.syntax", "unexpected content after the JSON object") }
-        return (members, range)
+        return range
     }
 
     /// Decodes the JSON string whose opening quote is at `range.lowerBound` of `buffer`.
@@ -343,6 +363,14 @@ public struct JSONScanner {
     private mutating func skipString() throws {
         pos += 1  // opening quote
         while true {
+            // Two words a step (generic SIMD types are slower here: they compile per lane at the
+            // default x86-64 target).
+            while end - pos >= 16 {
+                let w0 = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
+                let w1 = UnsafeRawPointer(base + pos + 8).loadUnaligned(as: UInt64.self)
+                if JSONScanner.needsAttention(w0) || JSONScanner.needsAttention(w1) { break }
+                pos += 16
+            }
             while end - pos >= 8 {
                 let w = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
                 if JSONScanner.needsAttention(w) { break }
