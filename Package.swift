@@ -30,7 +30,9 @@ let package = Package(
             "Corpus", "Shards", "CArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
-        .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus"]),
+        // Helpers shared by the test targets (temporary folders, a seeded generator).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
+        .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus", "TestSupport"]),
     ]
 )

@@ -80,6 +80,11 @@ public final class ShardJob {
         do { assigner = try SplitAssigner(fractions: o.splits, seed: o.seed) } catch let e as SplitError {
             throw ShardJobError(message: e.message, hint: "e.g. --split validation=0.05")
         }
+        // Every input must open before anything is created or cleared.
+        if o.inputs.filter({ $0 == "-" }).count > 1 {
+            throw ShardJobError(message: "standard input (-) is named more than once", hint: "name it once")
+        }
+        for path in o.inputs where path != "-" { _ = try FileSource(path: path) }
         let out = o.outDir
         let name = o.name ?? URL(fileURLWithPath: out).lastPathComponent
         let manifestPath = out + "/manifest.json"
@@ -131,25 +136,22 @@ public final class ShardJob {
                                   rejected: readStage.droppedTotal + idStage.droppedTotal + splitStage.droppedTotal,
                                   shards: writers.reduce(0) { $0 + $1.shards.count }))
             }
+            /// Counts a record as dropped by `stage` and writes it to rejects.
+            func drop(_ rec: RecordLine, by stage: inout StageCounts, _ reason: String, _ detail: String) throws {
+                stage.drop(reason)
+                var bytes: [UInt8] = []
+                rec.appendWriteBytes(to: &bytes)
+                try addReject(Reject(stage: stage.name, reason: reason, detail: detail, file: path, line: rec.line,
+                                     offset: rec.offset, id: rec.id, payload: .record(bytes)))
+            }
             try reader.forEach({ rec in
                 readStage.keep()
-                let key = IDKey(rec.id)
-                guard seenIDs.insert(key).inserted else {
-                    idStage.drop("id.duplicate")
-                    var bytes: [UInt8] = []
-                    rec.appendWriteBytes(to: &bytes)
-                    try addReject(Reject(stage: "id", reason: "id.duplicate", detail: "id \(rec.id) was already used by an earlier record",
-                                         file: path, line: rec.line, offset: rec.offset, id: rec.id, payload: .record(bytes)))
-                    return
+                guard seenIDs.insert(IDKey(rec.id)).inserted else {
+                    return try drop(rec, by: &idStage, "id.duplicate", "id \(rec.id) was already used by an earlier record")
                 }
                 idStage.keep()
                 guard let m = rec.member(o.groupKey), m.kind != .null else {
-                    splitStage.drop("split.missing_key")
-                    var bytes: [UInt8] = []
-                    rec.appendWriteBytes(to: &bytes)
-                    try addReject(Reject(stage: "split", reason: "split.missing_key", detail: "the group key \(o.groupKey) is missing or null",
-                                         file: path, line: rec.line, offset: rec.offset, id: rec.id, payload: .record(bytes)))
-                    return
+                    return try drop(rec, by: &splitStage, "split.missing_key", "the group key \(o.groupKey) is missing or null")
                 }
                 let split = ShardJob.splitIndex(of: rec, member: m, assigner: assigner)
                 splitStage.keep()

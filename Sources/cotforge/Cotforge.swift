@@ -7,9 +7,7 @@ struct CotforgeCommand: ParsableCommand {
         commandName: "cotforge",
         abstract: "Build, check and export chain-of-thought training corpora.",
         discussion: """
-        Records are JSON Lines (schemas/example.schema.json); built datasets are folders of
-        zstd-compressed shards with a manifest and a dataset card that Hugging Face datasets
-        loads as it is.
+        Records are JSON Lines (schemas/example.schema.json); built datasets are folders of zstd-compressed shards with a manifest and a dataset card that Hugging Face datasets loads as it is.
 
         Examples:
           cotforge shard datasets/seed/*.jsonl --out out/demo --split validation=0.1

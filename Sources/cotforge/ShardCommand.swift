@@ -8,16 +8,14 @@ struct ShardCommand: ParsableCommand {
         commandName: "shard",
         abstract: "Validate JSON Lines records and write a sharded, checksummed dataset.",
         discussion: """
-        Reads .jsonl or .jsonl.zst files (or - for standard input), checks every record against
-        schemas/example.schema.json, assigns splits by a hash of the group key (records with the
-        same question share a split), and writes OUT/data/{split}-NNNNN-of-NNNNN.jsonl.zst,
-        OUT/rejects/ (every dropped line with its reason, file and line number),
-        OUT/README.md (a dataset card datasets.load_dataset reads) and OUT/manifest.json.
+        Reads .jsonl or .jsonl.zst files (or - for standard input), checks every record against schemas/example.schema.json, assigns splits by a hash of the group key (records with the same question share a split), and writes OUT/data/{split}-NNNNN-of-NNNNN.jsonl.zst, OUT/rejects/ (every dropped line with its reason, file and line number), OUT/README.md (a dataset card that datasets.load_dataset reads) and OUT/manifest.json.
+
         Interrupted? Run the same command again: finished shards are reused.
 
         Examples:
           cotforge shard raw/*.jsonl.zst --out out/gsm8k-cot
-          cotforge shard a.jsonl b.jsonl --out out/mix --split validation=0.05 --split test=0.05 --seed 7
+          cotforge shard a.jsonl b.jsonl --out out/mix \\
+              --split validation=0.05 --split test=0.05 --seed 7
           zstd -dc big.jsonl.zst | cotforge shard - --out out/big --shard-size 256MiB
         """)
 

@@ -7,10 +7,7 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check a built dataset: checksums, schema, counts and accounting.",
         discussion: """
-        Checks every shard's size and SHA-256 against manifest.json, that each is one zstd frame
-        with its content size, every record against the schema, record counts, unique ids, that
-        no question crosses splits, no unlisted files, and that in = kept + dropped for every
-        stage. Exits 1 and names the first broken file when anything is wrong.
+        Checks every shard's size and SHA-256 against manifest.json, that each is one zstd frame with its content size, every record against the schema, record counts, unique ids, that no question crosses splits, no unlisted files, and that in = kept + dropped for every stage. Exits 1 and names the first broken file when anything is wrong.
 
         Example:
           cotforge verify out/demo

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Corpus
+import TestSupport
 
 @Suite struct JSONScannerTests {
     @Test func parsesEveryKind() throws {
@@ -122,19 +123,6 @@ import Testing
             if case .string(let s) = v { #expect(oracle as? String == s) }
             if case .object(let o) = v { #expect((oracle as? [String: Any])?.count == o.count) }
         }
-    }
-}
-
-/// A small deterministic generator (splitmix64) for property tests.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Corpus
+import TestSupport
 
 /// A byte source over memory that hands out at most `step` bytes per read.
 final class MemorySource: ByteSource {
@@ -115,18 +116,3 @@ func collectLines(_ source: ByteSource, max: Int = 1 << 20, chunk: Int = 16) thr
     }
 }
 
-/// A fresh folder under the system's temporary directory, removed when released.
-final class TempDir {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("cotforge-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let p = path + "/" + name
-        try Data(bytes).write(to: URL(fileURLWithPath: p))
-        return p
-    }
-}

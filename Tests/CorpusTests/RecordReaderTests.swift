@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Corpus
+import TestSupport
 
 @Suite struct RecordReaderTests {
     /// One line of every failure class, with the reason it must be rejected for.

@@ -2,38 +2,12 @@ import Foundation
 import Testing
 @testable import Corpus
 @testable import Shards
-
-/// A fresh folder under the system's temporary directory, removed when released.
-final class TempDir {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("cotforge-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func write(_ name: String, _ lines: [String]) throws -> String {
-        let p = path + "/" + name
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: p))
-        return p
-    }
-}
-
-struct Rand: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Records with unicode, escapes, nested unknown keys, variants sharing a question, and now
 /// and then a huge string.
 func randomRecords(_ n: Int, seed: UInt64, hugeEvery: Int = 0) -> [String] {
-    var rng = Rand(state: seed)
+    var rng = SeededRandom(seed: seed)
     let words = ["the", "sum", "é", "中文", "😀", "\"quoted\"", "back\\slash", "tab\t", "new\nline", "\u{01}", "x²", "→"]
     func text(_ k: Int) -> String { (0..<k).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ") }
     var out: [String] = []
@@ -89,7 +63,7 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
     func roundTrip(shardSize: Int) throws {
         let dir = try TempDir()
         let records = randomRecords(400, seed: UInt64(shardSize), hugeEvery: shardSize == 1 << 20 ? 150 : 0)
-        let input = try dir.write("in.jsonl", records)
+        let input = try dir.write("in.jsonl", lines: records)
         let result = try build([input], dir.path + "/out", shardSize: shardSize)
         #expect(result.dropped == 0)
         let assigner = try SplitAssigner(fractions: [("validation", 0.2)], seed: 1)
@@ -108,7 +82,7 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
 
     @Test func variantsOfAQuestionShareASplit() throws {
         let dir = try TempDir()
-        let input = try dir.write("in.jsonl", randomRecords(600, seed: 9))
+        let input = try dir.write("in.jsonl", lines: randomRecords(600, seed: 9))
         _ = try build([input], dir.path + "/out", splits: [("validation", 0.3), ("test", 0.3)])
         var where_: [String: String] = [:]
         for split in ["train", "validation", "test"] {
@@ -125,7 +99,7 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
         let dir = try TempDir()
         var lines = randomRecords(50, seed: 3)
         lines += ["{broken", #"{"id":"r-0/0","question":"duplicate id"}"#, #"{"question":"derived id"}"#, ""]
-        let input = try dir.write("mix.jsonl", lines)
+        let input = try dir.write("mix.jsonl", lines: lines)
         let r = try build([input], dir.path + "/out")
         #expect(r.kept == 51)
         #expect(r.droppedByReason == ["json.syntax": 1, "id.duplicate": 1])
@@ -156,7 +130,7 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
 
     @Test func refusesToReplaceACompleteDataset() throws {
         let dir = try TempDir()
-        let input = try dir.write("in.jsonl", randomRecords(10, seed: 1))
+        let input = try dir.write("in.jsonl", lines: randomRecords(10, seed: 1))
         _ = try build([input], dir.path + "/out")
         #expect { try build([input], dir.path + "/out") } throws: { "\($0)".contains("--overwrite") }
     }
@@ -169,7 +143,7 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
     /// again reuses the finished shards and produces the same files as an uninterrupted build.
     @Test func interruptedBuildResumes() throws {
         let dir = try TempDir()
-        let input = try dir.write("in.jsonl", randomRecords(300, seed: 5))
+        let input = try dir.write("in.jsonl", lines: randomRecords(300, seed: 5))
         _ = try build([input], dir.path + "/clean", shardSize: 4000)
 
         #expect(throws: Interrupted.self) {
@@ -195,7 +169,7 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
 @Suite struct VerifyCorruptionTests {
     func fresh() throws -> (TempDir, String) {
         let dir = try TempDir()
-        let input = try dir.write("in.jsonl", randomRecords(200, seed: 11) + ["{not json"])
+        let input = try dir.write("in.jsonl", lines: randomRecords(200, seed: 11) + ["{not json"])
         _ = try build([input], dir.path + "/out", shardSize: 8000)
         #expect(Verifier.verify(dir.path + "/out").ok)
         return (dir, dir.path + "/out")
