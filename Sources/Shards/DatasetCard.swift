@@ -1,4 +1,5 @@
 import Corpus
+import Foundation
 
 /// The dataset card `out/NAME/README.md`: YAML front matter that Hugging Face `datasets`
 /// reads (`configs` with `data_files` per split, `dataset_info` with features and split
@@ -13,6 +14,12 @@ public struct DatasetCard {
 
     public init(name: String, license: String, splits: [(String, Int, Int)], sketch: FeatureSketch, manifest: JSONValue) {
         self.name = name; self.license = license; self.splits = splits; self.sketch = sketch; self.manifest = manifest
+    }
+
+    /// True for a card cotforge wrote (its front matter carries the `cotforge` tag).
+    public static func isOwnCard(_ bytes: Data) -> Bool {
+        let text = String(decoding: bytes.prefix(4096), as: UTF8.self)
+        return text.hasPrefix("---\n") && text.contains("\n- cotforge\n")
     }
 
     /// `datasets`' size buckets.

@@ -101,11 +101,23 @@ public final class ShardJob {
                 throw ShardJobError(message: "cannot create \(d): \(error.localizedDescription)", hint: "check permissions")
             }
         }
-        // Without a manifest nothing in data/ or rejects/ is complete: clear it.
+        // Without a manifest nothing in data/ or rejects/ is complete: clear what cotforge wrote
+        // there (and temporary files a killed run left), and refuse to touch anything else.
         for d in ["data", "rejects"] {
-            for f in (try? fm.contentsOfDirectory(atPath: "\(out)/\(d)")) ?? [] { try? fm.removeItem(atPath: "\(out)/\(d)/\(f)") }
+            let names = (try? fm.contentsOfDirectory(atPath: "\(out)/\(d)")) ?? []
+            if let foreign = names.first(where: { !ShardJob.isOwnFile($0) }) {
+                throw ShardJobError(message: "\(out)/\(d)/\(foreign) was not written by cotforge",
+                                    hint: "choose an empty or new --out folder; cotforge clears \(d)/ before writing")
+            }
+            for f in names { try? fm.removeItem(atPath: "\(out)/\(d)/\(f)") }
         }
-        try? fm.removeItem(atPath: out + "/README.md")
+        if let card = fm.contents(atPath: out + "/README.md"), !DatasetCard.isOwnCard(card) {
+            throw ShardJobError(message: "\(out)/README.md was not written by cotforge and would be replaced by the dataset card",
+                                hint: "choose an empty or new --out folder")
+        }
+        for f in (try? fm.contentsOfDirectory(atPath: out)) ?? [] where f.hasPrefix("README.md.tmp-") || f.hasPrefix("manifest.json.tmp-") {
+            try? fm.removeItem(atPath: "\(out)/\(f)")
+        }
         try prepareWork(work)
 
         let splitNames = assigner.names
@@ -250,6 +262,11 @@ public final class ShardJob {
             ("uncompressed_bytes", .int(infos.reduce(0) { $0 + $1.uncompressedBytes })),
             ("shards", .array(infos.map(\.json))),
         ]))
+    }
+
+    /// True for names cotforge writes in data/ and rejects/ (shards and their temporary files).
+    static func isOwnFile(_ name: String) -> Bool {
+        name.range(of: #"^[a-z][a-z0-9_]*-[0-9]{5}-of-[0-9]{5}\.jsonl\.zst(\.tmp-[0-9]+)?$"#, options: .regularExpression) != nil
     }
 
     /// File name of shard `i` of `n` of a split, as `datasets` expects it.

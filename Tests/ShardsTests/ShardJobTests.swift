@@ -128,6 +128,21 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
         return out
     }
 
+    /// An output folder whose data/ holds someone else's files is refused, not cleared.
+    @Test func refusesToClearForeignFiles() throws {
+        let dir = try TempDir()
+        let input = try dir.write("in.jsonl", lines: randomRecords(10, seed: 1))
+        try FileManager.default.createDirectory(atPath: dir.path + "/proj/data", withIntermediateDirectories: true)
+        _ = try dir.write("proj/data/notes.csv", Array("keep me".utf8))
+        #expect { try build([input], dir.path + "/proj") } throws: { "\($0)".contains("notes.csv was not written by cotforge") }
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/proj/data/notes.csv"))
+        #expect(ShardJob.isOwnFile("train-00000-of-00003.jsonl.zst") && ShardJob.isOwnFile("rejects-00000-of-00001.jsonl.zst.tmp-42"))
+        try FileManager.default.removeItem(atPath: dir.path + "/proj/data/notes.csv")
+        _ = try dir.write("proj/README.md", Array("# My project\n".utf8))
+        #expect { try build([input], dir.path + "/proj") } throws: { "\($0)".contains("README.md was not written by cotforge") }
+        #expect(try String(contentsOfFile: dir.path + "/proj/README.md", encoding: .utf8) == "# My project\n")
+    }
+
     @Test func refusesToReplaceACompleteDataset() throws {
         let dir = try TempDir()
         let input = try dir.write("in.jsonl", lines: randomRecords(10, seed: 1))
