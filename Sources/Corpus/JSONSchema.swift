@@ -152,20 +152,6 @@ public final class JSONSchema: @unchecked Sendable {
         return MemberRule(node: nil, forbidden: false, acceptsAnyString: true)
     }
 
-    /// Validates one top-level member of an object without decoding it when its kind alone
-    /// decides (long strings in records). `value` is called only when the value must be looked at.
-    public func validateMember(key: String, kind: JSONKind, value: () throws -> JSONValue) rethrows -> SchemaViolation? {
-        try validateMember(key: key, rule: rule(forKey: key), kind: kind, value: value)
-    }
-
-    /// `validateMember` with a rule looked up earlier.
-    public func validateMember(key: String, rule: MemberRule, kind: JSONKind, value: () throws -> JSONValue) rethrows -> SchemaViolation? {
-        if rule.forbidden { return SchemaViolation(code: "schema.additional", path: key, message: "field is not allowed") }
-        guard let node = rule.node else { return nil }
-        if kind == .string && rule.acceptsAnyString { return nil }
-        return check(try value(), node, path: key)
-    }
-
     /// Validates a top-level member in place: `range` locates its value in `object`, which
     /// `JSONScanner` has validated. The common case (valid) builds nothing; only a value that
     /// may be invalid is parsed, to be checked and described exactly as `validate` would.

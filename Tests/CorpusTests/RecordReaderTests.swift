@@ -132,6 +132,43 @@ import TestSupport
         #expect(s.validate(try JSONScanner.parse(#"{"id":"a","question":"q","gen":{"steer":{"layers":[1,-2]}}}"#))?.path == "gen.steer.layers[1]")
     }
 
+    /// The in-place check (`validateMember(…object:range:)`) and the tree check agree on every
+    /// record: fields of the schema filled with random values of random kinds, nested too.
+    @Test func inPlaceCheckAgreesWithTreeCheck() throws {
+        var rng = SeededRandom(seed: 99)
+        let fields = ["id", "task", "source", "question", "mode", "tokens", "len_ratio", "stage", "gen", "verdicts", "extra"]
+        func value(_ depth: Int) -> JSONValue {
+            switch Int.random(in: 0..<9, using: &rng) {
+            case 0: return .string(["math", "fast", "x", "", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"].randomElement(using: &rng)!)
+            case 1: return .number(["0", "3", "-1", "2.0", "0.5", "1.5", "-0.0"].randomElement(using: &rng)!)
+            case 2: return .null
+            case 3: return .bool(true)
+            case 4 where depth < 3:
+                let keys = ["name", "index", "prompt", "reasoning", "steer", "layers", "alpha", "sampler", "top_p", "model_sha256", "by", "keep", "score", "a\"b"]
+                var o = JSONObject()
+                for _ in 0..<Int.random(in: 0...4, using: &rng) { o[keys.randomElement(using: &rng)!] = value(depth + 1) }
+                return .object(o)
+            case 5 where depth < 3: return .array((0..<Int.random(in: 0...3, using: &rng)).map { _ in value(depth + 1) })
+            default: return randomJSON(&rng, depth: depth + 2)
+            }
+        }
+        let checker = RecordChecker()
+        var disagreements = 0, invalid = 0
+        for _ in 0..<3000 {
+            var o = JSONObject([("id", .string("r")), ("question", .string("q"))])
+            for _ in 0..<Int.random(in: 1...4, using: &rng) { o[fields.randomElement(using: &rng)!] = value(0) }
+            let bytes = JSONSerializer.bytes(.object(o))
+            let tree = JSONSchema.example.validate(.object(o))
+            let inPlace: String? = bytes.withUnsafeBytes {
+                if case .invalid(let reason, _, _, _) = checker.check($0) { return reason } else { return nil }
+            }
+            if tree != nil { invalid += 1 }
+            if tree?.code != inPlace { disagreements += 1; Issue.record("\(String(decoding: bytes, as: UTF8.self)): tree \(String(describing: tree)) vs in place \(String(describing: inPlace))") }
+            if disagreements > 5 { break }
+        }
+        #expect(invalid > 300)  // the generator does produce invalid records
+    }
+
     @Test func unsupportedKeywordsAreRefused() {
         #expect(throws: SchemaViolation.self) { try JSONSchema(text: #"{"oneOf": []}"#) }
     }
