@@ -1,6 +1,7 @@
 # The two commands the README starts with:
 #   make demo   build cotforge (release) and a demo dataset from datasets/seed, then verify it
-#   make test   the whole test suite: Swift unit tests, then interop tests with the Python readers
+#   make test   the whole test suite: fetches the default model (once), Swift unit and
+#               real-model tests, then interop tests with the Python readers
 SWIFT ?= swift
 PYTHON ?= python3
 OUT ?= out
@@ -27,6 +28,7 @@ demo: release
 
 test: deps-python
 	$(SWIFT) build --build-tests
+	.build/debug/cotforge model fetch smollm2   # the real-model tests need it (cached after the first time)
 	$(SWIFT) test
 	COTFORGE_BIN=$(CURDIR)/.build/debug/cotforge $(PYTHON) -m pytest -q Tests/Interop
 

@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Direction of dependencies (see DESIGN.md): cotforge (CLI) → Shards → Corpus.
+// Direction of dependencies (see DESIGN.md): cotforge (CLI) → {Shards → Corpus, Model};
+// Hashing (SHA-256 over libcrypto) is shared by Shards and Model.
 // System libraries are found through pkg-config; `providers` names the Debian package.
 // COpenBLAS is declared for the model and trainer targets; nothing links it before they exist
 // (OpenBLAS starts its thread pool when loaded, which would tax every command).
@@ -11,6 +12,7 @@ let package = Package(
         .executable(name: "cotforge", targets: ["cotforge"]),
         .library(name: "Corpus", targets: ["Corpus"]),
         .library(name: "Shards", targets: ["Shards"]),
+        .library(name: "Model", targets: ["Model"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,15 +26,19 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        .target(name: "Hashing", dependencies: ["CCrypto"]),
         .target(name: "Corpus", dependencies: ["CZstd"]),
-        .target(name: "Shards", dependencies: ["Corpus", "CZstd", "CCrypto"]),
+        .target(name: "Shards", dependencies: ["Corpus", "Hashing", "CZstd"]),
+        // The engine knows nothing of corpora: GGUF, tensors, tokenizer, forward pass, fetch.
+        .target(name: "Model", dependencies: ["Hashing", "CArchive"]),
         .executableTarget(name: "cotforge", dependencies: [
-            "Corpus", "Shards", "CArchive",
+            "Corpus", "Shards", "Model", "Hashing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers shared by the test targets (temporary folders, a seeded generator).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
-        .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus", "TestSupport"]),
+        .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus", "Hashing", "TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Hashing", "CArchive", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

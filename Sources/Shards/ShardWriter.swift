@@ -1,4 +1,5 @@
 import Corpus
+import Hashing
 import Foundation
 
 /// One finished shard as the manifest lists it. `path` is relative to the dataset folder.

@@ -1,4 +1,5 @@
 import Corpus
+import Hashing
 import Foundation
 
 /// One thing wrong with a built dataset: the file (relative to the dataset folder) and what.

@@ -13,8 +13,10 @@ struct CotforgeCommand: ParsableCommand {
           cotforge shard datasets/seed/*.jsonl --out out/demo --split validation=0.1
           cotforge verify out/demo
           cotforge inspect out/demo
+          cotforge model fetch smollm2
+          cotforge model info smollm2
         """,
         version: Cotforge.version,
-        subcommands: [ShardCommand.self, VerifyCommand.self, InspectCommand.self, SchemaCommand.self, VersionCommand.self]
+        subcommands: [ShardCommand.self, VerifyCommand.self, InspectCommand.self, ModelCommand.self, SchemaCommand.self, VersionCommand.self]
     )
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CArchive
 import Corpus
+import Hashing
 import Shards
 
 struct VersionCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Corpus
 @testable import Shards
+import Hashing
 import TestSupport
 
 /// Records with unicode, escapes, nested unknown keys, variants sharing a question, and now

