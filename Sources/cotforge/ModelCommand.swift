@@ -6,7 +6,7 @@ struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Fetch models and show what is inside a GGUF.",
-        subcommands: [ModelFetch.self, ModelInfo.self, ModelList.self])
+        subcommands: [ModelFetch.self, ModelInfo.self, ModelTokenize.self, ModelList.self])
 }
 
 struct ModelFetch: ParsableCommand {
@@ -92,4 +92,56 @@ struct ModelInfo: ParsableCommand {
         }
         Terminal.out(out.joined(separator: "\n"))
     }
+}
+
+struct ModelTokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Show the token ids and pieces of a text, as the model's tokenizer splits it.",
+        discussion: """
+        Examples:
+          cotforge model tokenize smollm2 "What is 12 + 7?"
+          cotforge model tokenize smollm2 --chat "What is 12 + 7?"
+        """)
+
+    @Argument(help: "A .gguf path or a known model name.")
+    var model: String
+
+    @Argument(help: "The text.")
+    var text: String
+
+    @Flag(help: "Wrap the text as a user message in the model's chat template.")
+    var chat = false
+
+    @Flag(help: "Print only the ids.")
+    var idsOnly = false
+
+    func run() throws {
+        let file = try GGUFFile(path: try ModelStore.resolve(model))
+        let tok = try BPETokenizer(file)
+        var input = text
+        if chat { input = try ChatTemplate.detect(file["tokenizer.chat_template"]?.stringValue).render([ChatMessage(role: "user", content: text)]) }
+        let ids = tok.encode(input)
+        if idsOnly { Terminal.out(ids.map(String.init).joined(separator: " ")); return }
+        for id in ids {
+            Terminal.out("\(id)\t\(JSONStringLiteral(tok.decode([id])))")
+        }
+        Terminal.err("\(ids.count) tokens")
+    }
+}
+
+/// A string as a JSON literal, so that spaces and newlines in pieces are visible.
+func JSONStringLiteral(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case "\r": out += "\\r"
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
 }

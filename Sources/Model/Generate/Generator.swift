@@ -1,0 +1,125 @@
+import Foundation
+
+/// How the next token is chosen. Temperature 0 is greedy (argmax; the lowest id on ties).
+public struct SamplerSettings: Sendable, Equatable {
+    public var temperature: Float = 0
+    public var seed: UInt64 = 0
+    public init(temperature: Float = 0, seed: UInt64 = 0) { self.temperature = temperature; self.seed = seed }
+}
+
+/// Why generation ended.
+public enum StopReason: String, Sendable { case endOfGeneration = "eog", stopText = "stop", length }
+
+public struct Generation: Sendable {
+    public var promptTokens: [Int32]
+    /// Generated tokens, without the end-of-generation token.
+    public var tokens: [Int32]
+    /// Generated text, cut before a stop text when one ended it.
+    public var text: String
+    public var stopReason: StopReason
+    public var promptSeconds: Double
+    public var decodeSeconds: Double
+}
+
+/// Single-sequence generation with a KV cache. Part 1 of the engine: correct, not yet fast.
+public final class Generator: @unchecked Sendable {
+    public let model: LlamaModel
+    public let tokenizer: BPETokenizer
+    public let chatTemplate: ChatTemplate?
+    /// Tokens that end generation: EOS and the template's end-of-turn tokens.
+    public let endTokens: Set<Int32>
+
+    public init(model: LlamaModel, tokenizer: BPETokenizer, chatTemplate: ChatTemplate?) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
+        var end = Set<Int32>()
+        if let e = tokenizer.eos { end.insert(e) }
+        for t in (chatTemplate?.stopTexts ?? []) + ["<|endoftext|>", "<|im_end|>", "<|eot_id|>"] {
+            if let id = tokenizer.id(of: t), tokenizer.isSpecial(id) { end.insert(id) }
+        }
+        endTokens = end
+    }
+
+    /// Loads model, tokenizer and chat template from a GGUF.
+    public convenience init(_ f: GGUFFile, threads: Int = 1) throws {
+        try BLAS.load(threads: threads)
+        let template = f["tokenizer.chat_template"].flatMap { try? ChatTemplate.detect($0.stringValue) }
+        self.init(model: try LlamaModel(f), tokenizer: try BPETokenizer(f), chatTemplate: template)
+    }
+
+    /// Prompt tokens for plain text or a user message in the chat template. BOS is added when
+    /// the model asks for it, unless the rendered text already starts with it.
+    public func promptTokens(_ text: String, chat: Bool) throws -> [Int32] {
+        var input = text
+        if chat {
+            guard let t = chatTemplate else {
+                throw GGUFError(path: "", message: "the model has no supported chat template", hint: "generate without --chat")
+            }
+            input = t.render([ChatMessage(role: "user", content: text)])
+        }
+        var ids = tokenizer.encode(input, addSpecial: false, parseSpecial: true)
+        if tokenizer.addBOS, let b = tokenizer.bos, ids.first != b { ids.insert(b, at: 0) }
+        return ids
+    }
+
+    /// Generates up to `maxTokens` tokens after `prompt`. `onToken` sees each token and the
+    /// text so far; returning false stops early.
+    public func generate(prompt: [Int32], maxTokens: Int, sampler: SamplerSettings = SamplerSettings(), stopTexts: [String] = [],
+                         onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
+        var cache = model.makeCache(capacity: prompt.count + maxTokens + 1)
+        var rng = SplitMix64(seed: sampler.seed)
+        let t0 = Date()
+        var logits = try model.forward(prompt, cache: &cache)
+        let t1 = Date()
+        var out: [Int32] = []
+        var reason = StopReason.length
+        var text = ""
+        while out.count < maxTokens {
+            let next = Generator.sample(logits, sampler, &rng)
+            if endTokens.contains(next) { reason = .endOfGeneration; break }
+            out.append(next)
+            text = tokenizer.decode(out)
+            if let stop = stopTexts.first(where: { text.contains($0) }) {
+                text = String(text[..<text.range(of: stop)!.lowerBound])
+                reason = .stopText
+                break
+            }
+            if !onToken(next, text) { break }
+            if out.count == maxTokens { break }
+            logits = try model.forward([next], cache: &cache)
+        }
+        return Generation(promptTokens: prompt, tokens: out, text: text, stopReason: reason,
+                          promptSeconds: t1.timeIntervalSince(t0), decodeSeconds: Date().timeIntervalSince(t1))
+    }
+
+    /// Greedy when temperature is 0, else a draw from softmax(logits / T).
+    static func sample(_ logits: [Float], _ s: SamplerSettings, _ rng: inout SplitMix64) -> Int32 {
+        var best = 0
+        for i in 1..<logits.count where logits[i] > logits[best] { best = i }
+        guard s.temperature > 0 else { return Int32(best) }
+        let m = logits[best]
+        var probs = logits.map { exp(($0 - m) / s.temperature) }
+        let total = probs.reduce(0, +)
+        var u = Float(Double(rng.next() >> 11) * 0x1.0p-53) * total
+        for i in probs.indices {
+            u -= probs[i]
+            if u <= 0 { return Int32(i) }
+        }
+        probs.removeAll()
+        return Int32(best)
+    }
+}
+
+/// A small seeded generator (splitmix64), the same on every platform.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

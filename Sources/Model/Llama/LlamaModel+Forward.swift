@@ -1,0 +1,154 @@
+import Foundation
+
+extension LlamaModel {
+    /// Runs `tokens` at the positions after those in `cache` (all at once: a prompt, or one
+    /// token while decoding), appends their keys and values to the cache, and returns the logits
+    /// of the last token ([V]), or of every token ([T×V]) when `allLogits`.
+    /// Throws when the cache is full.
+    public func forward(_ tokens: [Int32], cache: inout KVCache, allLogits: Bool = false) throws -> [Float] {
+        let c = config
+        let T = tokens.count, C = c.width, Q = c.heads * c.headDim, KV = c.kvWidth, F = c.ffnWidth, V = c.vocabulary
+        let p0 = cache.count
+        guard T > 0 else { return [] }
+        guard p0 + T <= cache.capacity else {
+            throw GGUFError(path: "", message: "context full: \(p0 + T) positions needed, the cache holds \(cache.capacity)",
+                            hint: "use fewer prompt tokens or --max-tokens")
+        }
+        for t in tokens where t < 0 || Int(t) >= V {
+            throw GGUFError(path: "", message: "token id \(t) is outside the vocabulary (\(V))")
+        }
+        // x: (T, C) — the residual stream
+        var x = [Float](repeating: 0, count: T * C)
+        for (i, t) in tokens.enumerated() {
+            x.withUnsafeMutableBufferPointer { xb in
+                tokenEmbedding.withUnsafeBufferPointer { e in
+                    (xb.baseAddress! + i * C).update(from: e.baseAddress! + Int(t) * C, count: C)
+                }
+            }
+        }
+        var xn = [Float](repeating: 0, count: T * C)
+        var q = [Float](repeating: 0, count: T * Q), k = [Float](repeating: 0, count: T * KV), v = [Float](repeating: 0, count: T * KV)
+        var att = [Float](repeating: 0, count: T * Q)
+        var proj = [Float](repeating: 0, count: T * C)
+        var gate = [Float](repeating: 0, count: T * F), up = [Float](repeating: 0, count: T * F)
+
+        for (l, b) in blocks.enumerated() {
+            LlamaModel.rmsNorm(x, b.attnNorm, rows: T, width: C, eps: c.rmsEpsilon, into: &xn)
+            LlamaModel.linear(xn, rows: T, b.wq, outputs: Q, inner: C, bias: b.bq, into: &q)
+            LlamaModel.linear(xn, rows: T, b.wk, outputs: KV, inner: C, bias: b.bk, into: &k)
+            LlamaModel.linear(xn, rows: T, b.wv, outputs: KV, inner: C, bias: b.bv, into: &v)
+            for t in 0..<T {
+                LlamaModel.rope(&q, offset: t * Q, heads: c.heads, headDim: c.headDim, position: p0 + t, base: c.ropeBase, style: c.ropeStyle)
+                LlamaModel.rope(&k, offset: t * KV, heads: c.kvHeads, headDim: c.headDim, position: p0 + t, base: c.ropeBase, style: c.ropeStyle)
+            }
+            cache.keys[l].replaceSubrange((p0 * KV)..<((p0 + T) * KV), with: k)
+            cache.values[l].replaceSubrange((p0 * KV)..<((p0 + T) * KV), with: v)
+            LlamaModel.attention(q, keys: cache.keys[l], values: cache.values[l], tokens: T, start: p0, config: c, into: &att)
+            LlamaModel.linear(att, rows: T, b.wo, outputs: C, inner: Q, bias: nil, into: &proj)
+            for i in 0..<(T * C) { x[i] += proj[i] }
+
+            LlamaModel.rmsNorm(x, b.ffnNorm, rows: T, width: C, eps: c.rmsEpsilon, into: &xn)
+            LlamaModel.linear(xn, rows: T, b.wGate, outputs: F, inner: C, bias: nil, into: &gate)
+            LlamaModel.linear(xn, rows: T, b.wUp, outputs: F, inner: C, bias: nil, into: &up)
+            // SwiGLU: silu(g)·u
+            for i in 0..<(T * F) { let g = gate[i]; gate[i] = g / (1 + exp(-g)) * up[i] }
+            LlamaModel.linear(gate, rows: T, b.wDown, outputs: C, inner: F, bias: nil, into: &proj)
+            for i in 0..<(T * C) { x[i] += proj[i] }
+        }
+        cache.count = p0 + T
+
+        LlamaModel.rmsNorm(x, outputNorm, rows: T, width: C, eps: c.rmsEpsilon, into: &xn)
+        let outRows = allLogits ? T : 1
+        let first = allLogits ? 0 : T - 1
+        var logits = [Float](repeating: 0, count: outRows * V)
+        let last = Array(xn[(first * C)..<(T * C)])
+        LlamaModel.linear(last, rows: outRows, output ?? tokenEmbedding, outputs: V, inner: C, bias: nil, into: &logits)
+        return logits
+    }
+
+    // x: (T,C), w: (C) → y = x / sqrt(mean(x²) + ε) · w   (sum in double, as ggml does)
+    static func rmsNorm(_ x: [Float], _ w: [Float], rows: Int, width: Int, eps: Float, into y: inout [Float]) {
+        for r in 0..<rows {
+            let o = r * width
+            var ss = 0.0
+            for i in 0..<width { ss += Double(x[o + i]) * Double(x[o + i]) }
+            let scale = 1 / sqrt(Float(ss / Double(width)) + eps)
+            for i in 0..<width { y[o + i] = x[o + i] * scale * w[i] }
+        }
+    }
+
+    // x: (T,K), w: (M,K) row-major → y: (T,M) = x·wᵀ (+ b)
+    static func linear(_ x: [Float], rows: Int, _ w: [Float], outputs: Int, inner: Int, bias: [Float]?, into y: inout [Float]) {
+        x.withUnsafeBufferPointer { xb in
+            w.withUnsafeBufferPointer { wb in
+                y.withUnsafeMutableBufferPointer { yb in
+                    if rows == 1 {
+                        BLAS.matvec(wb.baseAddress!, rows: outputs, cols: inner, xb.baseAddress!, yb.baseAddress!)
+                    } else {
+                        BLAS.matmulTransposed(xb.baseAddress!, rows: rows, wb.baseAddress!, outputs: outputs, inner: inner, yb.baseAddress!)
+                    }
+                }
+            }
+        }
+        if let b = bias {
+            for r in 0..<rows { for j in 0..<outputs { y[r * outputs + j] += b[j] } }
+        }
+    }
+
+    /// Rotates each head's pairs by position·base^(−2i/d). Adjacent pairs (x[2i], x[2i+1]) for
+    /// GGUF Llama (its Q/K weights are permuted for that), halves (x[i], x[i+d/2]) for Qwen2.
+    /// Angles are built by repeated multiplication in Float, as ggml's rope cache is.
+    static func rope(_ x: inout [Float], offset: Int, heads: Int, headDim: Int, position: Int, base: Float, style: LlamaConfig.RopeStyle) {
+        let half = headDim / 2
+        let thetaScale = powf(base, -2 / Float(headDim))
+        var cosv = [Float](repeating: 0, count: half), sinv = [Float](repeating: 0, count: half)
+        var theta = Float(position)
+        for i in 0..<half {
+            cosv[i] = cos(theta); sinv[i] = sin(theta)
+            theta *= thetaScale
+        }
+        for h in 0..<heads {
+            let o = offset + h * headDim
+            for i in 0..<half {
+                let (a, b) = style == .adjacentPairs ? (o + 2 * i, o + 2 * i + 1) : (o + i, o + i + half)
+                let x0 = x[a], x1 = x[b]
+                x[a] = x0 * cosv[i] - x1 * sinv[i]
+                x[b] = x0 * sinv[i] + x1 * cosv[i]
+            }
+        }
+    }
+
+    /// Causal attention with grouped KV heads: head h reads KV head h / (heads / kvHeads).
+    /// q: (T, heads·d) for positions start…start+T−1; keys/values: (positions, kvHeads·d).
+    static func attention(_ q: [Float], keys: [Float], values: [Float], tokens T: Int, start: Int, config c: LlamaConfig, into out: inout [Float]) {
+        let d = c.headDim, Q = c.heads * d, KV = c.kvWidth
+        let group = c.heads / c.kvHeads
+        let scale = 1 / sqrtf(Float(d))
+        var scores = [Float](repeating: 0, count: start + T)
+        for t in 0..<T {
+            let n = start + t + 1  // positions visible to this token
+            for h in 0..<c.heads {
+                let qo = t * Q + h * d
+                let kvo = (h / group) * d
+                var maxScore = -Float.infinity
+                for p in 0..<n {
+                    var s: Float = 0
+                    let ko = p * KV + kvo
+                    for i in 0..<d { s += q[qo + i] * keys[ko + i] }
+                    s *= scale
+                    scores[p] = s
+                    maxScore = max(maxScore, s)
+                }
+                var sum: Float = 0
+                for p in 0..<n { let e = exp(scores[p] - maxScore); scores[p] = e; sum += e }
+                let inv = 1 / sum
+                for i in 0..<d { out[qo + i] = 0 }
+                for p in 0..<n {
+                    let w = scores[p] * inv
+                    let vo = p * KV + kvo
+                    for i in 0..<d { out[qo + i] += w * values[vo + i] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Corpus
+import Foundation
+import Hashing
+import Model
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate text with a GGUF model (greedy or sampled).",
+        discussion: """
+        With --prompt, prints only the generated text to standard output (progress and timing go to standard error). With --prompts FILE.jsonl, reads records with a `prompt` (or `question`) field and writes each back with `answer`, `tokens` and `gen` filled in.
+
+        Examples:
+          cotforge generate --model smollm2 --chat --prompt "What is 12 + 7?"
+          cotforge generate --model smollm2 --chat --prompts questions.jsonl -o answers.jsonl --max-tokens 128
+          cotforge generate --model path/to/model.gguf --prompt "Once upon a time" --temperature 0.8 --seed 3
+        """)
+
+    @Option(help: "A .gguf path or a known model name (see `cotforge model list`).")
+    var model: String = "smollm2"
+
+    @Option(help: "The prompt text.")
+    var prompt: String?
+
+    @Option(help: "A JSON Lines file of records with `prompt` or `question`.")
+    var prompts: String?
+
+    @Flag(help: "Wrap each prompt as a user message in the model's chat template.")
+    var chat = false
+
+    @Option(help: "Most tokens to generate per prompt.")
+    var maxTokens: Int = 256
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+
+    @Option(help: "Seed of the sampler.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Threads for the matrix products.")
+    var threads: Int = 1
+
+    @Option(name: .customLong("stop"), help: "Stop when this text appears (repeatable).")
+    var stops: [String] = []
+
+    @Option(name: [.customShort("o"), .long], help: "Output file for --prompts (default: standard output).")
+    var output: String = "-"
+
+    func validate() throws {
+        guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt and --prompts") }
+        guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
+        guard temperature >= 0 else { throw ValidationError("--temperature must be 0 or more") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let path = try ModelStore.resolve(model)
+        let started = Date()
+        let file = try GGUFFile(path: path)
+        let gen = try Generator(file, threads: threads)
+        Terminal.err("loaded \(path) (\(gen.model.config.architecture.rawValue), \(gen.model.config.layers) layers) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        let sampler = SamplerSettings(temperature: temperature, seed: seed)
+        if let p = prompt {
+            let ids = try gen.promptTokens(p, chat: chat)
+            var printed = 0
+            let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: sampler, stopTexts: stops) { _, text in
+                // Stream what is certain: hold back a possible partial UTF-8 character.
+                let safe = text.hasSuffix("\u{FFFD}") ? String(text.dropLast()) : text
+                if safe.count > printed {
+                    FileHandle.standardOutput.write(Data(String(safe.dropFirst(printed)).utf8))
+                    printed = safe.count
+                }
+                return true
+            }
+            if r.text.count > printed { FileHandle.standardOutput.write(Data(String(r.text.dropFirst(printed)).utf8)) }
+            FileHandle.standardOutput.write(Data("\n".utf8))
+            report(r)
+            return
+        }
+        let sha = try ModelStore.sha256(ofFile: path)
+        let writer = try JSONLWriter(path: output)
+        var done = 0
+        // Prompt files need not be full records: accept any object, derive missing ids.
+        var readOptions = RecordReader.Options()
+        readOptions.schema = try JSONSchema(text: "{}")
+        readOptions.deriveIDs = true
+        try RecordReader(path: prompts!, options: readOptions).forEach({ rec in
+                var e = try rec.example()
+                guard let text = e.prompt ?? e.question else {
+                    Terminal.err("\(rec.file):\(rec.line): no prompt or question field; skipped and written back unchanged")
+                    try writer.write(e)
+                    return
+                }
+                let ids = try gen.promptTokens(text, chat: chat)
+                let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: sampler, stopTexts: stops)
+                e.answer = r.text
+                e["tokens"] = .object(JSONObject([("prompt", .int(ids.count)), ("answer", .int(r.tokens.count))]))
+                e["gen"] = .object(JSONObject([
+                    ("model", .string((path as NSString).lastPathComponent)), ("model_sha256", .string(sha)),
+                    ("sampler", .object(JSONObject([("temperature", .double(Double(temperature))), ("seed", .number(String(seed)))]))),
+                    ("decoding", .string(chat ? "chat" : "plain")), ("stop_reason", .string(r.stopReason.rawValue)),
+                ]))
+                try writer.write(e)
+                done += 1
+                Terminal.err("\(done): \(ids.count) prompt + \(r.tokens.count) tokens, \(String(format: "%.1f", Double(r.tokens.count) / max(r.decodeSeconds, 1e-9))) tokens/s")
+            }, onReject: { r in
+                Terminal.err("\(r.file ?? "?"):\(r.line ?? 0): \(r.reason): \(r.detail ?? "") — line skipped")
+            })
+        try writer.finish()
+    }
+
+    func report(_ r: Generation) {
+        Terminal.err(String(format: "prompt %d tokens in %.2f s (%.1f tokens/s); generated %d tokens in %.2f s (%.1f tokens/s); stop: %@",
+                            r.promptTokens.count, r.promptSeconds, Double(r.promptTokens.count) / max(r.promptSeconds, 1e-9),
+                            r.tokens.count, r.decodeSeconds, Double(r.tokens.count) / max(r.decodeSeconds, 1e-9), r.stopReason.rawValue))
+    }
+}

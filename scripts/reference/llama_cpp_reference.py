@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Reference values for the engine's parity tests, made by llama.cpp (through llama-cpp-python).
+
+Writes Tests/ModelTests/Fixtures/smollm2-llama-cpp.json with:
+- tokens: llama.cpp's token ids for a set of tricky strings (digits, runs of spaces, tabs,
+  unicode, emoji, code, special tokens), tokenized with special-token parsing and no BOS;
+- chats: for each chat prompt, the prompt as the model's own Jinja chat template renders it
+  (llama-cpp-python's Jinja2ChatFormatter), its token ids, the greedy continuation (up to 64
+  tokens, stopping at EOS), and the top-10 logits at the first steps.
+
+Run by hand (compiling llama.cpp takes ~10 minutes on 2 cores):
+  pip install llama-cpp-python jinja2
+  cotforge model fetch smollm2
+  python3 scripts/reference/llama_cpp_reference.py ~/.cache/cotforge/models/SmolLM2-135M-Instruct.Q4_1.gguf
+"""
+import json
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+from llama_cpp import Llama
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+TRICKY = [
+    "1234567890", "3.14159 -42 1e10 1,000,000", "  multiple   spaces  ", "\t\ttabs\tand\ttext", "a\r\nb\n\n\nc",
+    "naïve café — “quotes” ‘single’", "emoji 😀👩‍👩‍👧 ok", "Ünïcödé ΑΒΓ 日本語 한국어 русский",
+    "def f(x):\n    return x**2  # square\n", "I'll've we're THEY'LL it's", "<|im_start|>user\nhi<|im_end|>",
+    "<|endoftext|>text<|im_end|>", "", " ", "\n", "x" * 300, "Hello, world! How are you?",
+    "What is 12 + 7?", "   leading and trailing   ", "mixed123abc456 ٣٤٥ ①②",
+]
+
+CHATS = [
+    "What is 12 + 7?",
+    "What is 17 + 25? Please reason step by step, and put your final answer within \\boxed{}",
+    "Tom has 3 apples and buys 5 more. How many apples does he have?",
+    "Write a haiku about the sea.",
+    "What is the capital of France?",
+    "Explain what a prime number is in one sentence.",
+    "9 times 8 = ?",
+    "Translate 'good morning' into Spanish.",
+]
+
+STEPS = 64
+TOPK_STEPS = 4
+
+
+def main(path):
+    llm = Llama(model_path=path, n_ctx=1024, n_threads=1, n_threads_batch=1, n_batch=512, seed=0, verbose=False)
+    md = llm.metadata
+    fmt = Jinja2ChatFormatter(template=md["tokenizer.chat_template"], eos_token="<|im_end|>", bos_token="<|im_start|>")
+    eos = int(md.get("tokenizer.ggml.eos_token_id", 2))
+
+    tokens = [{"text": t, "ids": llm.tokenize(t.encode("utf-8"), add_bos=False, special=True)} for t in TRICKY]
+
+    chats = []
+    for q in CHATS:
+        prompt = fmt(messages=[{"role": "user", "content": q}]).prompt
+        ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        llm.reset()
+        llm.eval(ids)
+        out, top = [], []
+        for step in range(STEPS):
+            logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+            nxt = int(np.argmax(logits))
+            if step < TOPK_STEPS:
+                order = np.argsort(-logits)[:10]
+                top.append([[int(i), float(logits[i])] for i in order])
+            if nxt == eos:
+                break
+            out.append(nxt)
+            llm.eval([nxt])
+        chats.append({"question": q, "prompt": prompt, "prompt_ids": ids, "greedy": out,
+                      "greedy_text": llm.detokenize(out).decode("utf-8", errors="replace"), "top10": top})
+        print(f"{q[:40]!r}: {len(ids)} prompt tokens, {len(out)} generated: {chats[-1]['greedy_text'][:60]!r}")
+
+    out_path = Path(__file__).resolve().parents[2] / "Tests" / "ModelTests" / "Fixtures" / "smollm2-llama-cpp.json"
+    out_path.write_text(json.dumps({"generator": f"llama-cpp-python {version('llama-cpp-python')}, 1 thread, greedy",
+                                    "tokens": tokens, "chats": chats}, ensure_ascii=False, indent=1) + "\n")
+    print(f"wrote {out_path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
