@@ -6,7 +6,10 @@ Writes Tests/ModelTests/Fixtures/smollm2-llama-cpp.json with:
   unicode, emoji, code, special tokens), tokenized with special-token parsing and no BOS;
 - chats: for each chat prompt, the prompt as the model's own Jinja chat template renders it
   (llama-cpp-python's Jinja2ChatFormatter), its token ids, the greedy continuation (up to 64
-  tokens, stopping at EOS), and the top-10 logits at the first steps.
+  tokens, stopping at EOS), the top-10 logits at the first steps and the top-2 at every step;
+- self_spread: how far llama.cpp's own first-step top-10 logits move when only its precision
+  settings change (f32 instead of f16 KV cache, flash attention on), per prompt. That spread is
+  the tolerance the parity test allows: a different choice inside it is a tie, not a bug.
 
 Run by hand (compiling llama.cpp takes ~10 minutes on 2 cores):
   pip install llama-cpp-python jinja2
@@ -46,7 +49,8 @@ TOPK_STEPS = 4
 
 
 def main(path):
-    llm = Llama(model_path=path, n_ctx=1024, n_threads=1, n_threads_batch=1, n_batch=512, seed=0, verbose=False)
+    llm = Llama(model_path=path, n_ctx=1024, n_threads=1, n_threads_batch=1, n_batch=512, seed=0, verbose=False,
+                logits_all=True)  # scores stay empty without it in llama-cpp-python 0.3
     md = llm.metadata
     fmt = Jinja2ChatFormatter(template=md["tokenizer.chat_template"], eos_token="<|im_end|>", bos_token="<|im_start|>")
     eos = int(md.get("tokenizer.ggml.eos_token_id", 2))
@@ -59,20 +63,34 @@ def main(path):
         ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         llm.reset()
         llm.eval(ids)
-        out, top = [], []
+        out, top, top2 = [], [], []
         for step in range(STEPS):
             logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
             nxt = int(np.argmax(logits))
+            order = np.argsort(-logits)[:10]
             if step < TOPK_STEPS:
-                order = np.argsort(-logits)[:10]
                 top.append([[int(i), float(logits[i])] for i in order])
+            top2.append([[int(i), float(logits[i])] for i in order[:2]])
             if nxt == eos:
                 break
             out.append(nxt)
             llm.eval([nxt])
         chats.append({"question": q, "prompt": prompt, "prompt_ids": ids, "greedy": out,
-                      "greedy_text": llm.detokenize(out).decode("utf-8", errors="replace"), "top10": top})
+                      "greedy_text": llm.detokenize(out).decode("utf-8", errors="replace"), "top10": top, "top2": top2})
         print(f"{q[:40]!r}: {len(ids)} prompt tokens, {len(out)} generated: {chats[-1]['greedy_text'][:60]!r}")
+
+    # llama.cpp against itself: the same prompts with other precision settings.
+    spread = [0.0] * len(chats)
+    for kw in ({"type_k": 0, "type_v": 0}, {"flash_attn": True}):
+        other = Llama(model_path=path, n_ctx=1024, n_threads=1, n_threads_batch=1, seed=0, verbose=False, logits_all=True, **kw)
+        for i, c in enumerate(chats):
+            other.reset()
+            other.eval(c["prompt_ids"])
+            logits = np.array(other.scores[other.n_tokens - 1], dtype=np.float32)
+            spread[i] = max(spread[i], max(abs(float(logits[int(t)]) - v) for t, v in c["top10"][0]))
+    for c, s_ in zip(chats, spread):
+        c["self_spread"] = s_
+    print("llama.cpp self-spread per prompt:", ", ".join(f"{x:.3f}" for x in spread))
 
     out_path = Path(__file__).resolve().parents[2] / "Tests" / "ModelTests" / "Fixtures" / "smollm2-llama-cpp.json"
     out_path.write_text(json.dumps({"generator": f"llama-cpp-python {version('llama-cpp-python')}, 1 thread, greedy",
