@@ -30,7 +30,9 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["CZstd"]),
         .target(name: "Shards", dependencies: ["Corpus", "Hashing", "CZstd"]),
         // The engine knows nothing of corpora: GGUF, tensors, tokenizer, forward pass, fetch.
-        .target(name: "Model", dependencies: ["Hashing", "CArchive"]),
+        // Optimized in debug builds too: the engine's loops run hundreds of times slower
+        // unoptimized, which would make the real-model tests take many minutes.
+        .target(name: "Model", dependencies: ["Hashing", "CArchive"], swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(name: "cotforge", dependencies: [
             "Corpus", "Shards", "Model", "Hashing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -41,6 +41,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Threads for the matrix products.")
     var threads: Int = 1
 
+    @Option(help: "llama.cpp (quantized arithmetic, matches llama.cpp) or f32 (exact math of the stored weights).")
+    var precision: String = "llama.cpp"
+
     @Option(name: .customLong("stop"), help: "Stop when this text appears (repeatable).")
     var stops: [String] = []
 
@@ -52,13 +55,14 @@ struct GenerateCommand: ParsableCommand {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
         guard temperature >= 0 else { throw ValidationError("--temperature must be 0 or more") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard LlamaModel.Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be llama.cpp or f32") }
     }
 
     func run() throws {
         let path = try ModelStore.resolve(model)
         let started = Date()
         let file = try GGUFFile(path: path)
-        let gen = try Generator(file, threads: threads)
+        let gen = try Generator(file, threads: threads, precision: LlamaModel.Precision(rawValue: precision) ?? .llamaCpp)
         Terminal.err("loaded \(path) (\(gen.model.config.architecture.rawValue), \(gen.model.config.layers) layers) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         let sampler = SamplerSettings(temperature: temperature, seed: seed)
         if let p = prompt {

@@ -11,13 +11,13 @@ func tinyModel(arch: LlamaConfig.Architecture = .llama, heads: Int = 4, kvHeads:
     func r(_ n: Int, _ s: Float = 0.3) -> [Float] { (0..<n).map { _ in Float.random(in: -s...s, using: &rng) } }
     let C = c.width, Q = c.heads * c.headDim, KV = c.kvWidth, F = c.ffnWidth
     let blocks = (0..<c.layers).map { _ in
-        LlamaBlockWeights(attnNorm: r(C, 1).map { 1 + $0 * 0.1 }, wq: r(Q * C), wk: r(KV * C), wv: r(KV * C), wo: r(C * Q),
+        LlamaBlockWeights(attnNorm: r(C, 1).map { 1 + $0 * 0.1 }, wq: .f32(r(Q * C)), wk: .f32(r(KV * C)), wv: .f32(r(KV * C)), wo: .f32(r(C * Q)),
                           bq: arch == .qwen2 ? r(Q) : nil, bk: arch == .qwen2 ? r(KV) : nil, bv: arch == .qwen2 ? r(KV) : nil,
-                          ffnNorm: r(C, 1).map { 1 + $0 * 0.1 }, wGate: r(F * C), wUp: r(F * C), wDown: r(C * F))
+                          ffnNorm: r(C, 1).map { 1 + $0 * 0.1 }, wGate: .f32(r(F * C)), wUp: .f32(r(F * C)), wDown: .f32(r(C * F)))
     }
     let emb = r(c.vocabulary * C, 1)
-    return try LlamaModel(config: c, tokenEmbedding: emb, blocks: blocks, outputNorm: r(C, 1).map { 1 + $0 * 0.1 },
-                          output: tied ? nil : r(c.vocabulary * C, 1))
+    return try LlamaModel(config: c, tokenEmbedding: .f32(emb), blocks: blocks, outputNorm: r(C, 1).map { 1 + $0 * 0.1 },
+                          output: tied ? nil : .f32(r(c.vocabulary * C, 1)))
 }
 
 func close(_ a: [Float], _ b: [Float], _ tol: Float = 1e-4) -> Bool {
@@ -76,7 +76,7 @@ func close(_ a: [Float], _ b: [Float], _ tol: Float = 1e-4) -> Bool {
             (0..<4).flatMap { h in Array(w[((h / 2) * d * C)..<((h / 2 + 1) * d * C)]) }
         }
         let blocks = g.blocks.map { b in
-            var n = b; n.wk = repeatHeads(b.wk); n.wv = repeatHeads(b.wv); return n
+            var n = b; n.wk = .f32(repeatHeads(b.wk.floats)); n.wv = .f32(repeatHeads(b.wv.floats)); return n
         }
         let full = try LlamaModel(config: c, tokenEmbedding: g.tokenEmbedding, blocks: blocks, outputNorm: g.outputNorm, output: nil)
         var c1 = g.makeCache(), c2 = full.makeCache()
@@ -86,7 +86,7 @@ func close(_ a: [Float], _ b: [Float], _ tol: Float = 1e-4) -> Bool {
 
     @Test func tiedOutputEqualsAnExplicitCopy() throws {
         let m = try tinyModel(tied: true)
-        let sep = try LlamaModel(config: m.config, tokenEmbedding: m.tokenEmbedding, blocks: m.blocks, outputNorm: m.outputNorm, output: m.tokenEmbedding)
+        let sep = try LlamaModel(config: m.config, tokenEmbedding: m.tokenEmbedding, blocks: m.blocks, outputNorm: m.outputNorm, output: .f32(m.tokenEmbedding.floats))
         var a = m.makeCache(), b = sep.makeCache()
         #expect(try m.forward([4, 9], cache: &a) == (try sep.forward([4, 9], cache: &b)))
     }

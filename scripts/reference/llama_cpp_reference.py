@@ -7,6 +7,9 @@ Writes Tests/ModelTests/Fixtures/smollm2-llama-cpp.json with:
 - chats: for each chat prompt, the prompt as the model's own Jinja chat template renders it
   (llama-cpp-python's Jinja2ChatFormatter), its token ids, the greedy continuation (up to 64
   tokens, stopping at EOS), the top-10 logits at the first steps and the top-2 at every step;
+- f32: the same chats run by llama.cpp on an F32 copy of the model (every tensor dequantized by
+  gguf-py, f32 KV cache, no flash attention): pure f32 arithmetic on both sides, so the engine's
+  f32 mode must agree to float rounding; greedy tokens and first-step top-10 logits;
 - self_spread: how far llama.cpp's own first-step top-10 logits move when only its precision
   settings change (f32 instead of f16 KV cache, flash attention on), per prompt. That spread is
   the tolerance the parity test allows: a different choice inside it is a tie, not a bug.
@@ -21,6 +24,9 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import tempfile
+
+import gguf
 import numpy as np
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -48,6 +54,45 @@ STEPS = 64
 TOPK_STEPS = 4
 
 
+def write_f32_copy(src, dst):
+    """Every tensor of `src` dequantized to F32 by gguf-py, metadata copied."""
+    r = gguf.GGUFReader(src)
+    w = gguf.GGUFWriter(dst, arch=bytes(r.fields["general.architecture"].parts[-1]).decode())
+    for k, f in r.fields.items():
+        if k.startswith("GGUF.") or k == "general.architecture":
+            continue
+        t = f.types[0]
+        if t == gguf.GGUFValueType.ARRAY:
+            et = f.types[-1]
+            vals = [bytes(f.parts[i]).decode() if et == gguf.GGUFValueType.STRING else f.parts[i].tolist()[0] for i in f.data]
+            w.add_key_value(k, vals, t, sub_type=et)
+        elif t == gguf.GGUFValueType.STRING:
+            w.add_key_value(k, bytes(f.parts[f.data[0]]).decode(), t)
+        else:
+            w.add_key_value(k, f.parts[f.data[0]].tolist()[0], t)
+    for t in r.tensors:
+        w.add_tensor(t.name, gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32))
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+
+
+def greedy(llm, ids, eos):
+    llm.reset()
+    llm.eval(ids)
+    out, top, top2 = [], [], []
+    for step in range(STEPS):
+        logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+        nxt = int(np.argmax(logits))
+        order = np.argsort(-logits)[:10]
+        if step < TOPK_STEPS:
+            top.append([[int(i), float(logits[i])] for i in order])
+        top2.append([[int(i), float(logits[i])] for i in order[:2]])
+        if nxt == eos:
+            break
+        out.append(nxt)
+        llm.eval([nxt])
+    return out, top, top2
+
+
 def main(path):
     llm = Llama(model_path=path, n_ctx=1024, n_threads=1, n_threads_batch=1, n_batch=512, seed=0, verbose=False,
                 logits_all=True)  # scores stay empty without it in llama-cpp-python 0.3
@@ -61,20 +106,7 @@ def main(path):
     for q in CHATS:
         prompt = fmt(messages=[{"role": "user", "content": q}]).prompt
         ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        llm.reset()
-        llm.eval(ids)
-        out, top, top2 = [], [], []
-        for step in range(STEPS):
-            logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
-            nxt = int(np.argmax(logits))
-            order = np.argsort(-logits)[:10]
-            if step < TOPK_STEPS:
-                top.append([[int(i), float(logits[i])] for i in order])
-            top2.append([[int(i), float(logits[i])] for i in order[:2]])
-            if nxt == eos:
-                break
-            out.append(nxt)
-            llm.eval([nxt])
+        out, top, top2 = greedy(llm, ids, eos)
         chats.append({"question": q, "prompt": prompt, "prompt_ids": ids, "greedy": out,
                       "greedy_text": llm.detokenize(out).decode("utf-8", errors="replace"), "top10": top, "top2": top2})
         print(f"{q[:40]!r}: {len(ids)} prompt tokens, {len(out)} generated: {chats[-1]['greedy_text'][:60]!r}")
@@ -91,6 +123,16 @@ def main(path):
     for c, s_ in zip(chats, spread):
         c["self_spread"] = s_
     print("llama.cpp self-spread per prompt:", ", ".join(f"{x:.3f}" for x in spread))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f32_path = f"{tmp}/f32.gguf"
+        write_f32_copy(path, f32_path)
+        exact = Llama(model_path=f32_path, n_ctx=1024, n_threads=1, n_threads_batch=1, seed=0, verbose=False,
+                      logits_all=True, type_k=0, type_v=0, flash_attn=False)
+        for c in chats:
+            out, top, top2 = greedy(exact, c["prompt_ids"], eos)
+            c["f32"] = {"greedy": out, "top10": top, "top2": top2}
+        del exact
 
     out_path = Path(__file__).resolve().parents[2] / "Tests" / "ModelTests" / "Fixtures" / "smollm2-llama-cpp.json"
     out_path.write_text(json.dumps({"generator": f"llama-cpp-python {version('llama-cpp-python')}, 1 thread, greedy",

@@ -35,17 +35,19 @@ public final class Generator: @unchecked Sendable {
         self.chatTemplate = chatTemplate
         var end = Set<Int32>()
         if let e = tokenizer.eos { end.insert(e) }
-        for t in (chatTemplate?.stopTexts ?? []) + ["<|endoftext|>", "<|im_end|>", "<|eot_id|>"] {
+        // End-of-generation texts llama.cpp recognises among control tokens (its load log lists
+        // them; for SmolLM2: <|endoftext|>, <|im_end|> and <reponame>).
+        for t in (chatTemplate?.stopTexts ?? []) + ["<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|end_of_text|>", "<reponame>"] {
             if let id = tokenizer.id(of: t), tokenizer.isSpecial(id) { end.insert(id) }
         }
         endTokens = end
     }
 
     /// Loads model, tokenizer and chat template from a GGUF.
-    public convenience init(_ f: GGUFFile, threads: Int = 1) throws {
+    public convenience init(_ f: GGUFFile, threads: Int = 1, precision: LlamaModel.Precision = .llamaCpp) throws {
         try BLAS.load(threads: threads)
         let template = f["tokenizer.chat_template"].flatMap { try? ChatTemplate.detect($0.stringValue) }
-        self.init(model: try LlamaModel(f), tokenizer: try BPETokenizer(f), chatTemplate: template)
+        self.init(model: try LlamaModel(f, precision: precision), tokenizer: try BPETokenizer(f), chatTemplate: template)
     }
 
     /// Prompt tokens for plain text or a user message in the chat template. BOS is added when

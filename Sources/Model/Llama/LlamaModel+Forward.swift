@@ -19,12 +19,8 @@ extension LlamaModel {
         }
         // x: (T, C) — the residual stream
         var x = [Float](repeating: 0, count: T * C)
-        for (i, t) in tokens.enumerated() {
-            x.withUnsafeMutableBufferPointer { xb in
-                tokenEmbedding.withUnsafeBufferPointer { e in
-                    (xb.baseAddress! + i * C).update(from: e.baseAddress! + Int(t) * C, count: C)
-                }
-            }
+        x.withUnsafeMutableBufferPointer { xb in
+            for (i, t) in tokens.enumerated() { tokenEmbedding.row(Int(t), cols: C, into: xb.baseAddress! + i * C) }
         }
         var xn = [Float](repeating: 0, count: T * C)
         var q = [Float](repeating: 0, count: T * Q), k = [Float](repeating: 0, count: T * KV), v = [Float](repeating: 0, count: T * KV)
@@ -41,9 +37,16 @@ extension LlamaModel {
                 LlamaModel.rope(&q, offset: t * Q, heads: c.heads, headDim: c.headDim, position: p0 + t, base: c.ropeBase, style: c.ropeStyle)
                 LlamaModel.rope(&k, offset: t * KV, heads: c.kvHeads, headDim: c.headDim, position: p0 + t, base: c.ropeBase, style: c.ropeStyle)
             }
+            if f16Attention {
+                // llama.cpp's default cache holds K and V in f16, and Q meets K as f16.
+                for i in k.indices { k[i] = Float(Float16(k[i])) }
+                for i in v.indices { v[i] = Float(Float16(v[i])) }
+                for i in q.indices { q[i] = Float(Float16(q[i])) }
+            }
             cache.keys[l].replaceSubrange((p0 * KV)..<((p0 + T) * KV), with: k)
             cache.values[l].replaceSubrange((p0 * KV)..<((p0 + T) * KV), with: v)
-            LlamaModel.attention(q, keys: cache.keys[l], values: cache.values[l], tokens: T, start: p0, config: c, into: &att)
+            LlamaModel.attention(q, keys: cache.keys[l], values: cache.values[l], tokens: T, start: p0, config: c,
+                                 f16Weights: f16Attention, into: &att)
             LlamaModel.linear(att, rows: T, b.wo, outputs: C, inner: Q, bias: nil, into: &proj)
             for i in 0..<(T * C) { x[i] += proj[i] }
 
@@ -78,14 +81,19 @@ extension LlamaModel {
     }
 
     // x: (T,K), w: (M,K) row-major → y: (T,M) = x·wᵀ (+ b)
-    static func linear(_ x: [Float], rows: Int, _ w: [Float], outputs: Int, inner: Int, bias: [Float]?, into y: inout [Float]) {
+    static func linear(_ x: [Float], rows: Int, _ w: WeightMatrix, outputs: Int, inner: Int, bias: [Float]?, into y: inout [Float]) {
         x.withUnsafeBufferPointer { xb in
-            w.withUnsafeBufferPointer { wb in
-                y.withUnsafeMutableBufferPointer { yb in
-                    if rows == 1 {
-                        BLAS.matvec(wb.baseAddress!, rows: outputs, cols: inner, xb.baseAddress!, yb.baseAddress!)
-                    } else {
-                        BLAS.matmulTransposed(xb.baseAddress!, rows: rows, wb.baseAddress!, outputs: outputs, inner: inner, yb.baseAddress!)
+            y.withUnsafeMutableBufferPointer { yb in
+                switch w {
+                case .quantized(let m):
+                    for r in 0..<rows { m.matvec(xb.baseAddress! + r * inner, yb.baseAddress! + r * outputs) }
+                case .f32(let a):
+                    a.withUnsafeBufferPointer { wb in
+                        if rows == 1 {
+                            BLAS.matvec(wb.baseAddress!, rows: outputs, cols: inner, xb.baseAddress!, yb.baseAddress!)
+                        } else {
+                            BLAS.matmulTransposed(xb.baseAddress!, rows: rows, wb.baseAddress!, outputs: outputs, inner: inner, yb.baseAddress!)
+                        }
                     }
                 }
             }
@@ -120,7 +128,10 @@ extension LlamaModel {
 
     /// Causal attention with grouped KV heads: head h reads KV head h / (heads / kvHeads).
     /// q: (T, heads·d) for positions start…start+T−1; keys/values: (positions, kvHeads·d).
-    static func attention(_ q: [Float], keys: [Float], values: [Float], tokens T: Int, start: Int, config c: LlamaConfig, into out: inout [Float]) {
+    /// With `f16Weights`, the softmax weights are rounded to f16 before they meet the (f16)
+    /// values, as in llama.cpp's KQ·V product over an f16 cache.
+    static func attention(_ q: [Float], keys: [Float], values: [Float], tokens T: Int, start: Int, config c: LlamaConfig,
+                          f16Weights: Bool = false, into out: inout [Float]) {
         let d = c.headDim, Q = c.heads * d, KV = c.kvWidth
         let group = c.heads / c.kvHeads
         let scale = 1 / sqrtf(Float(d))
@@ -144,7 +155,7 @@ extension LlamaModel {
                 let inv = 1 / sum
                 for i in 0..<d { out[qo + i] = 0 }
                 for p in 0..<n {
-                    let w = scores[p] * inv
+                    let w = f16Weights ? Float(Float16(scores[p] * inv)) : scores[p] * inv
                     let vo = p * KV + kvo
                     for i in 0..<d { out[qo + i] += w * values[vo + i] }
                 }

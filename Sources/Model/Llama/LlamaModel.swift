@@ -1,23 +1,55 @@
-/// Weights of one transformer block, f32, row-major [out × in] as GGUF stores them.
-public struct LlamaBlockWeights: Sendable {
-    public var attnNorm: [Float]          // [C]
-    public var wq: [Float], wk: [Float], wv: [Float], wo: [Float]
-    public var bq: [Float]?, bk: [Float]?, bv: [Float]?   // Qwen2
-    public var ffnNorm: [Float]           // [C]
-    public var wGate: [Float], wUp: [Float], wDown: [Float]
+/// A weight matrix [out × in], row-major as GGUF stores it: f32 (multiplied through BLAS) or
+/// kept in its block format (multiplied as llama.cpp does, see `QuantizedMatrix`).
+public enum WeightMatrix: Sendable {
+    case f32([Float])
+    case quantized(QuantizedMatrix)
+
+    /// The f32 values (dequantized when the matrix is quantized).
+    public var floats: [Float] {
+        switch self {
+        case .f32(let a): return a
+        case .quantized(let m):
+            var out = [Float](repeating: 0, count: m.rows * m.cols)
+            m.data.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { try? Dequantize.row(m.type, raw.baseAddress!, count: m.rows * m.cols, into: $0.baseAddress!) } }
+            return out
+        }
+    }
+
+    /// Row `r` (`cols` values) written to `y`.
+    func row(_ r: Int, cols: Int, into y: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .f32(let a): a.withUnsafeBufferPointer { y.update(from: $0.baseAddress! + r * cols, count: cols) }
+        case .quantized(let m):
+            let rowBytes = cols / m.type.blockSize * m.type.typeSize
+            m.data.withUnsafeBytes { try? Dequantize.row(m.type, $0.baseAddress! + r * rowBytes, count: cols, into: y) }
+        }
+    }
 }
 
-/// A Llama- or Qwen2-architecture model with f32 weights (dequantized at load).
+/// Weights of one transformer block.
+public struct LlamaBlockWeights: Sendable {
+    public var attnNorm: [Float]          // [C]
+    public var wq: WeightMatrix, wk: WeightMatrix, wv: WeightMatrix, wo: WeightMatrix
+    public var bq: [Float]?, bk: [Float]?, bv: [Float]?   // Qwen2
+    public var ffnNorm: [Float]           // [C]
+    public var wGate: WeightMatrix, wUp: WeightMatrix, wDown: WeightMatrix
+}
+
+/// A Llama- or Qwen2-architecture model. Weights of the formats `QuantizedMatrix` supports stay
+/// quantized and are multiplied with llama.cpp's arithmetic; others are dequantized to f32.
 /// Tensor names follow llama.cpp's GGUF names (`blk.N.attn_q.weight`, …).
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
-    public let tokenEmbedding: [Float]    // [V × C]
+    public let tokenEmbedding: WeightMatrix   // [V × C]
     public let blocks: [LlamaBlockWeights]
     public let outputNorm: [Float]
     /// [V × C]; nil when tied to the token embedding.
-    public let output: [Float]?
+    public let output: WeightMatrix?
+    /// Keep keys, values, queries and attention weights in f16, as llama.cpp does with its
+    /// default f16 KV cache (on for GGUF models, off for models built in code).
+    public var f16Attention = false
 
-    public init(config: LlamaConfig, tokenEmbedding: [Float], blocks: [LlamaBlockWeights], outputNorm: [Float], output: [Float]?) throws {
+    public init(config: LlamaConfig, tokenEmbedding: WeightMatrix, blocks: [LlamaBlockWeights], outputNorm: [Float], output: WeightMatrix?) throws {
         self.config = config
         self.tokenEmbedding = tokenEmbedding
         self.blocks = blocks
@@ -26,9 +58,18 @@ public final class LlamaModel: @unchecked Sendable {
         try BLAS.load()
     }
 
+    /// How a GGUF's weights are computed with.
+    public enum Precision: String, Sendable, CaseIterable {
+        /// llama.cpp's CPU arithmetic: quantized weights stay quantized and meet 8-bit
+        /// quantized activations; K/V, Q and attention weights in f16 (its default cache).
+        case llamaCpp = "llama.cpp"
+        /// Every weight dequantized to f32, attention in f32: the exact math of the model as stored.
+        case f32
+    }
+
     /// Loads a GGUF's weights; throws naming a missing tensor, a shape mismatch or an
     /// unsupported type.
-    public convenience init(_ f: GGUFFile) throws {
+    public convenience init(_ f: GGUFFile, precision: Precision = .llamaCpp) throws {
         let c = try LlamaConfig(f)
         func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
             guard let t = f.tensor(name) else { throw GGUFError(path: f.path, message: "tensor \(name) is missing") }
@@ -40,21 +81,35 @@ public final class LlamaModel: @unchecked Sendable {
         func optional(_ name: String, _ shape: [Int]) throws -> [Float]? {
             f.tensor(name) == nil ? nil : try tensor(name, shape)
         }
+        /// A matrix tensor: kept quantized when an exact kernel exists, else dequantized.
+        func matrix(_ name: String, _ shape: [Int]) throws -> WeightMatrix {
+            guard let t = f.tensor(name) else { throw GGUFError(path: f.path, message: "tensor \(name) is missing") }
+            guard t.dims == shape else {
+                throw GGUFError(path: f.path, message: "tensor \(name) has shape \(t.dims), expected \(shape) for this config")
+            }
+            if precision == .llamaCpp, let type = t.type,
+               let q = QuantizedMatrix(type: type, rows: shape[1], cols: shape[0], data: Array(f.data(t))) {
+                return .quantized(q)
+            }
+            return .f32(try Dequantize.tensor(f, t))
+        }
         let C = c.width, KV = c.kvWidth, F = c.ffnWidth, Q = c.heads * c.headDim
         var blocks: [LlamaBlockWeights] = []
         for i in 0..<c.layers {
             let p = "blk.\(i)."
             blocks.append(LlamaBlockWeights(
                 attnNorm: try tensor(p + "attn_norm.weight", [C]),
-                wq: try tensor(p + "attn_q.weight", [C, Q]), wk: try tensor(p + "attn_k.weight", [C, KV]),
-                wv: try tensor(p + "attn_v.weight", [C, KV]), wo: try tensor(p + "attn_output.weight", [Q, C]),
+                wq: try matrix(p + "attn_q.weight", [C, Q]), wk: try matrix(p + "attn_k.weight", [C, KV]),
+                wv: try matrix(p + "attn_v.weight", [C, KV]), wo: try matrix(p + "attn_output.weight", [Q, C]),
                 bq: try optional(p + "attn_q.bias", [Q]), bk: try optional(p + "attn_k.bias", [KV]), bv: try optional(p + "attn_v.bias", [KV]),
                 ffnNorm: try tensor(p + "ffn_norm.weight", [C]),
-                wGate: try tensor(p + "ffn_gate.weight", [C, F]), wUp: try tensor(p + "ffn_up.weight", [C, F]),
-                wDown: try tensor(p + "ffn_down.weight", [F, C])))
+                wGate: try matrix(p + "ffn_gate.weight", [C, F]), wUp: try matrix(p + "ffn_up.weight", [C, F]),
+                wDown: try matrix(p + "ffn_down.weight", [F, C])))
         }
-        try self.init(config: c, tokenEmbedding: try tensor("token_embd.weight", [C, c.vocabulary]), blocks: blocks,
-                      outputNorm: try tensor("output_norm.weight", [C]), output: try optional("output.weight", [C, c.vocabulary]))
+        try self.init(config: c, tokenEmbedding: try matrix("token_embd.weight", [C, c.vocabulary]), blocks: blocks,
+                      outputNorm: try tensor("output_norm.weight", [C]),
+                      output: f.tensor("output.weight") == nil ? nil : try matrix("output.weight", [C, c.vocabulary]))
+        f16Attention = precision == .llamaCpp
     }
 
     /// A fresh cache for `capacity` positions.
