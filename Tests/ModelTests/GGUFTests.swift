@@ -39,6 +39,14 @@ func sampleWriter() -> GGUFWriter {
         #expect(try Dequantize.tensor(f, c) == (0..<32).map { Float($0 - 16) })  // d = 1.0 (0x3C00)
     }
 
+    @Test func readsVersion2() throws {
+        let dir = try TempDir()
+        var b = sampleWriter().bytes()
+        b[4] = 2  // v2 has the same layout as v3 for little-endian files
+        let f = try GGUFFile(path: try dir.write("v2.gguf", b))
+        #expect(f.version == 2 && f.tensors.count == 3)
+    }
+
     @Test func customAlignment() throws {
         let dir = try TempDir()
         var w = sampleWriter()

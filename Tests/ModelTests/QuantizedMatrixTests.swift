@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+@testable import Model
+import TestSupport
+
+@Suite struct QuantizedMatrixTests {
+    /// Random blocks of a type with finite f16 scales (as the golden script draws them).
+    static func randomBlocks(_ type: GGMLType, rows: Int, cols: Int, _ rng: inout SeededRandom) -> [UInt8] {
+        var data: [UInt8] = []
+        for _ in 0..<(rows * cols / 32) {
+            var b = (0..<type.typeSize).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let scale = Float16(Float.random(in: 0.001...0.05, using: &rng))
+            withUnsafeBytes(of: scale.bitPattern.littleEndian) { b[0] = $0[0]; b[1] = $0[1] }
+            if type == .q4_1 || type == .q5_1 {
+                let m = Float16(Float.random(in: -0.05...0.05, using: &rng))
+                withUnsafeBytes(of: m.bitPattern.littleEndian) { b[2] = $0[0]; b[3] = $0[1] }
+            }
+            data += b
+        }
+        return data
+    }
+
+    /// The block dot product equals the dequantized weights times the 8-bit-rounded activations
+    /// (what ggml's vec_dot computes), up to float rounding and, for Q4_1/Q5_1, the f16 rounding
+    /// of the block sums; and it stays within the activations' 8-bit error of the exact product.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+    func matchesDequantizedReference(_ type: GGMLType) throws {
+        var rng = SeededRandom(seed: UInt64(type.rawValue))
+        let rows = 7, cols = 96
+        let data = Self.randomBlocks(type, rows: rows, cols: cols, &rng)
+        let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: data))
+        let w = WeightMatrix.quantized(m).floats
+        let x = (0..<cols).map { _ in Float.random(in: -2...2, using: &rng) }
+        var y = [Float](repeating: 0, count: rows)
+        m.matvec(x, &y)
+        let a = x.withUnsafeBufferPointer { QuantizedMatrix.quantizeActivations($0.baseAddress!, count: cols, withSums: false) }
+        let xq = (0..<cols).map { a.d[$0 / 32] * Float(a.q[$0]) }
+        for r in 0..<rows {
+            var viaQ = 0.0, exact = 0.0, scale = 0.0
+            for j in 0..<cols {
+                viaQ += Double(w[r * cols + j]) * Double(xq[j])
+                exact += Double(w[r * cols + j]) * Double(x[j])
+                scale += abs(Double(w[r * cols + j]) * Double(x[j]))
+            }
+            let tight = (type == .q4_1 || type == .q5_1) ? 2e-3 : 1e-5
+            #expect(abs(Double(y[r]) - viaQ) <= tight * max(1, scale), "\(type.name) row \(r): \(y[r]) vs \(viaQ)")
+            #expect(abs(Double(y[r]) - exact) <= 0.02 * max(1, scale), "\(type.name) row \(r): \(y[r]) vs exact \(exact)")
+        }
+    }
+
+    @Test func activationQuantizationRoundsAsGGML() {
+        // amax 2.54 → d = 0.02, id = 127/2.54 = 50: 0.01·50 = 0.5 rounds to even (0), 0.03·50 = 1.5 → 2.
+        var x = [Float](repeating: 0, count: 32)
+        x[0] = 2.54; x[1] = 0.01; x[2] = 0.03; x[3] = -2.54
+        let a = x.withUnsafeBufferPointer { QuantizedMatrix.quantizeActivations($0.baseAddress!, count: 32, withSums: true) }
+        #expect(Array(a.q[0..<4]) == [127, 0, 2, -127])
+        #expect(a.d[0] == Float(Float16(Float(2.54) / 127)))
+        #expect(a.s[0] == Float(Float16(Float(2.54) / 127 * 2)))
+    }
+
+    @Test func refusesUnsupportedShapes() {
+        #expect(QuantizedMatrix(type: .q4_K, rows: 1, cols: 256, data: [UInt8](repeating: 0, count: 144)) == nil)
+        #expect(QuantizedMatrix(type: .q8_0, rows: 1, cols: 32, data: [UInt8](repeating: 0, count: 33)) == nil)
+    }
+}
