@@ -1,8 +1,8 @@
-/// A weight matrix [rows × cols] kept in its GGUF block format and multiplied the way ggml's CPU
-/// backend does: the activation row is quantized to the weight type's `vec_dot_type` (Q8_0 for
-/// Q4_0/Q5_0/Q8_0 weights, Q8_1 for Q4_1/Q5_1) and each output is a sum over blocks of integer
-/// dot products scaled by the blocks' f16 factors (ggml-cpu quants.c, vec_dot_*). Reproducing
-/// that arithmetic, rounding included, is what makes logits agree with llama.cpp's.
+/// A weight matrix [rows × cols] kept in its GGUF format and multiplied the way ggml's CPU
+/// backend does: the activation row is converted to the weight type's `vec_dot_type` (Q8_0 for
+/// Q4_0/Q5_0/Q8_0 weights, Q8_1 for Q4_1/Q5_1, Q8_K for Q4_K/Q6_K, F16/BF16 for F16/BF16) and
+/// each output is a sum over blocks of integer dot products scaled by the blocks' factors
+/// (ggml-cpu quants.c, vec_dot_*). Tests check the results against ggml's own functions.
 /// Cost: rows × cols multiply-adds in integers per activation row; no weight is expanded.
 public struct QuantizedMatrix: Sendable {
     public let type: GGMLType
@@ -11,10 +11,11 @@ public struct QuantizedMatrix: Sendable {
     public let data: [UInt8]
 
     /// Types with an exact block dot product here.
-    public static let supported: Set<GGMLType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0]
+    public static let supported: Set<GGMLType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q6_K, .f16, .bf16]
 
     public init?(type: GGMLType, rows: Int, cols: Int, data: [UInt8]) {
-        guard QuantizedMatrix.supported.contains(type), cols % 32 == 0, data.count == rows * (cols / 32) * type.typeSize else { return nil }
+        guard QuantizedMatrix.supported.contains(type), cols % type.blockSize == 0, cols % 32 == 0,
+              data.count == rows * (cols / type.blockSize) * type.typeSize else { return nil }
         self.type = type; self.rows = rows; self.cols = cols; self.data = data
     }
 
@@ -49,8 +50,41 @@ public struct QuantizedMatrix: Sendable {
         return out
     }
 
+    /// The Q8_K blocks of one row (256 values each): f32 scale, values, sums of 16.
+    struct KBlocks {
+        var d: [Float]
+        var q: [Int8]
+        var bsums: [Int32]
+    }
+
+    /// quantize_row_q8_K: iscale = −127/max where max is the value of largest magnitude (with
+    /// its sign), q = round-half-even(iscale·x) capped at 127, d = 1/iscale (f32).
+    static func quantizeK(_ x: UnsafePointer<Float>, count: Int) -> KBlocks {
+        let nb = count / 256
+        var out = KBlocks(d: [Float](repeating: 0, count: nb), q: [Int8](repeating: 0, count: count), bsums: [Int32](repeating: 0, count: nb * 16))
+        for b in 0..<nb {
+            var amax: Float = 0, maxv: Float = 0
+            for j in 0..<256 { let ax = abs(x[b * 256 + j]); if ax > amax { amax = ax; maxv = x[b * 256 + j] } }
+            guard amax != 0 else { continue }
+            let iscale = -127 / maxv
+            for j in 0..<256 { out.q[b * 256 + j] = Int8(clamping: min(127, Int32((iscale * x[b * 256 + j]).rounded(.toNearestOrEven)))) }
+            for g in 0..<16 {
+                var sum: Int32 = 0
+                for j in 0..<16 { sum += Int32(out.q[b * 256 + g * 16 + j]) }
+                out.bsums[b * 16 + g] = sum
+            }
+            out.d[b] = 1 / iscale
+        }
+        return out
+    }
+
     /// y[rows] = W · x for one activation row `x[cols]`.
     public func matvec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        switch type {
+        case .q4_K, .q6_K: return matvecK(x, y)
+        case .f16, .bf16: return matvecHalf(x, y)
+        default: break
+        }
         let withSums = type == .q4_1 || type == .q5_1
         let a = QuantizedMatrix.quantizeActivations(x, count: cols, withSums: withSums)
         let nb = cols / 32, bs = type.typeSize
@@ -105,5 +139,86 @@ public struct QuantizedMatrix: Sendable {
                 }
             }
         }
+    }
+
+    /// Q4_K / Q6_K rows against Q8_K activations (ggml_vec_dot_q4_K_q8_K / q6_K_q8_K).
+    private func matvecK(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let a = QuantizedMatrix.quantizeK(x, count: cols)
+        let nb = cols / 256, bs = type.typeSize
+        var w = [Int8](repeating: 0, count: 256)
+        data.withUnsafeBytes { raw in
+            for r in 0..<rows {
+                var sumf: Float = 0
+                for b in 0..<nb {
+                    let blk = raw.baseAddress! + (r * nb + b) * bs
+                    let q8 = b * 256
+                    if type == .q4_K {
+                        // Nibbles: each 32 bytes hold two 32-value sub-blocks (low, then high).
+                        for c in 0..<4 {
+                            for l in 0..<32 {
+                                let v = blk.load(fromByteOffset: 16 + c * 32 + l, as: UInt8.self)
+                                w[c * 64 + l] = Int8(v & 0x0F); w[c * 64 + 32 + l] = Int8(v >> 4)
+                            }
+                        }
+                        var sumi: Int32 = 0, summ: Int32 = 0
+                        for sub in 0..<8 {
+                            let (sc, m) = Dequantize.scaleMinK4(sub, blk + 4)
+                            var dot: Int32 = 0
+                            for l in 0..<32 { dot += Int32(w[sub * 32 + l]) * Int32(a.q[q8 + sub * 32 + l]) }
+                            sumi += Int32(sc) * dot
+                            summ += Int32(m) * (a.bsums[b * 16 + 2 * sub] + a.bsums[b * 16 + 2 * sub + 1])
+                        }
+                        sumf += Dequantize.half(blk, 0) * a.d[b] * Float(sumi) - Dequantize.half(blk, 2) * a.d[b] * Float(summ)
+                    } else {
+                        // ql: 4 low bits, qh: 2 high bits, in the dequantization's order.
+                        for c in 0..<2 {
+                            for l in 0..<32 {
+                                let lo0 = blk.load(fromByteOffset: c * 64 + l, as: UInt8.self)
+                                let lo32 = blk.load(fromByteOffset: c * 64 + l + 32, as: UInt8.self)
+                                let h = blk.load(fromByteOffset: 128 + c * 32 + l, as: UInt8.self)
+                                w[c * 128 + l] = Int8(Int((lo0 & 0x0F) | ((h & 3) << 4)) - 32)
+                                w[c * 128 + l + 32] = Int8(Int((lo32 & 0x0F) | (((h >> 2) & 3) << 4)) - 32)
+                                w[c * 128 + l + 64] = Int8(Int((lo0 >> 4) | (((h >> 4) & 3) << 4)) - 32)
+                                w[c * 128 + l + 96] = Int8(Int((lo32 >> 4) | (((h >> 6) & 3) << 4)) - 32)
+                            }
+                        }
+                        var sumi: Int32 = 0
+                        for g in 0..<16 {
+                            var dot: Int32 = 0
+                            for l in 0..<16 { dot += Int32(w[g * 16 + l]) * Int32(a.q[q8 + g * 16 + l]) }
+                            sumi += Int32(blk.load(fromByteOffset: 192 + g, as: Int8.self)) * dot
+                        }
+                        sumf += Dequantize.half(blk, 208) * a.d[b] * Float(sumi)
+                    }
+                }
+                y[r] = sumf
+            }
+        }
+    }
+
+    /// F16 / BF16 rows against the activation rounded to the same type (ggml_vec_dot_f16/bf16).
+    private func matvecHalf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let xr: [Float] = (0..<cols).map { i in
+            type == .f16 ? Float(Float16(x[i])) : QuantizedMatrix.bf16Round(x[i])
+        }
+        data.withUnsafeBytes { raw in
+            for r in 0..<rows {
+                var sum: Double = 0
+                for i in 0..<cols {
+                    let bits = raw.load(fromByteOffset: 2 * (r * cols + i), as: UInt16.self)
+                    let wv = type == .f16 ? Float(Float16(bitPattern: bits)) : Float(bitPattern: UInt32(bits) << 16)
+                    sum += Double(wv * xr[i])
+                }
+                y[r] = Float(sum)
+            }
+        }
+    }
+
+    /// f32 → bf16 → f32 with round-to-nearest-even (ggml_compute_fp32_to_bf16; NaN kept quiet).
+    static func bf16Round(_ v: Float) -> Float {
+        var u = v.bitPattern
+        if (u & 0x7fff_ffff) > 0x7f80_0000 { return Float(bitPattern: (u | 0x0040_0000) & 0xffff_0000) }
+        u = (u &+ (0x7fff &+ ((u >> 16) & 1))) & 0xffff_0000
+        return Float(bitPattern: u)
     }
 }
