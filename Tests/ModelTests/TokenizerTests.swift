@@ -41,8 +41,12 @@ import TestSupport
         }
     }
 
-    @Test func unknownPreTokenizerIsNamed() {
+    @Test func namesAsLlamaCppWritesThem() throws {
+        #expect(try PreTokenizer.named("gpt-2") == .gpt2 && PreTokenizer.named("gpt2") == .gpt2)
+        #expect(try PreTokenizer.named("llama-bpe") == .llama3 && PreTokenizer.named("smollm") == .smollm)
         #expect { try PreTokenizer.named("falcon") } throws: { "\($0)".contains("falcon") && "\($0)".contains("smollm") }
+        #expect { try PreTokenizer.named(nil) } throws: { "\($0)".contains("missing") }
+        #expect { try PreTokenizer.named("default") } throws: { "\($0)".contains("default") }
     }
 }
 

@@ -1,6 +1,6 @@
 /// Splits text into the pieces that BPE merges within, as llama.cpp does for the
 /// `tokenizer.ggml.pre` names it knows (llama-vocab.cpp, unicode.cpp):
-/// - `gpt2`: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`
+/// - `gpt-2`: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`
 /// - `smollm`: `\p{N}` first (every digit alone), then the gpt2 expression on each piece
 /// - `llama-bpe` (Llama 3): `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 ///   ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
@@ -9,19 +9,24 @@
 /// lone whitespace before a word and characters no alternative matches (a piece each).
 /// Letters are general category L*, numbers N*, whitespace the White_Space property.
 public enum PreTokenizer: String, Sendable, CaseIterable {
-    case gpt2
+    case gpt2 = "gpt-2"
     case smollm
     case llama3 = "llama-bpe"
     case qwen2
 
-    /// The pre-tokenizer for a `tokenizer.ggml.pre` value; throws for unknown names.
+    /// The pre-tokenizer for a `tokenizer.ggml.pre` value (llama.cpp's names); throws for names
+    /// it does not implement. A missing name means llama.cpp's `default` expressions, which
+    /// differ from all of these, so it is refused rather than guessed.
     public static func named(_ name: String?) throws -> PreTokenizer {
-        guard let n = name else { return .gpt2 }  // llama.cpp's default for BPE without a name
+        let n = name ?? "default"
         if let p = PreTokenizer(rawValue: n) { return p }
-        if n == "default" { return .gpt2 }
-        if n == "llama3" { return .llama3 }
-        throw GGUFError(path: "", message: "pre-tokenizer \(n) is not supported",
-                        hint: "supported: " + PreTokenizer.allCases.map(\.rawValue).joined(separator: ", "))
+        switch n {
+        case "gpt2": return .gpt2
+        case "llama3", "llama-v3": return .llama3
+        default:
+            throw GGUFError(path: "", message: "pre-tokenizer \(n)\(name == nil ? " (tokenizer.ggml.pre is missing)" : "") is not supported",
+                            hint: "supported: " + PreTokenizer.allCases.map(\.rawValue).joined(separator: ", "))
+        }
     }
 
     /// Splits `text`; returns the pieces in order (they concatenate back to `text`).
