@@ -1,0 +1,166 @@
+import ArgumentParser
+import Corpus
+import Foundation
+import Model
+
+/// Options every stage command shares: where records come from and go to.
+struct StageIO: ParsableArguments {
+    @Argument(help: "Input .jsonl / .jsonl.zst files (default: standard input).")
+    var inputs: [String] = []
+
+    @Option(name: .shortAndLong, help: "Output file (.jsonl or .jsonl.zst; default: standard output).")
+    var output: String = "-"
+
+    @Option(help: "Where dropped records go, with stage and reason (default: OUTPUT.rejects.jsonl[.zst], or STAGE.rejects.jsonl when writing to standard output).")
+    var rejects: String?
+
+    @Option(help: "Process only records i, i+n, i+2n, … of the input (with --num-shards n), to split work across jobs.")
+    var shardIndex: Int = 0
+
+    @Option(help: "Number of slices the input is split into.")
+    var numShards: Int = 1
+
+    @Flag(name: .shortAndLong, help: "No counts on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        guard numShards >= 1, shardIndex >= 0, shardIndex < numShards else {
+            throw ValidationError("--shard-index must be in 0..<--num-shards")
+        }
+    }
+
+    func rejectsPath(stage: String) -> String {
+        if let r = rejects { return r }
+        if output == "-" { return "\(stage).rejects.jsonl" }
+        for ext in [".jsonl.zst", ".jsonl"] where output.hasSuffix(ext) {
+            return String(output.dropLast(ext.count)) + ".rejects" + ext
+        }
+        return output + ".rejects.jsonl"
+    }
+
+    /// Runs `stages` and prints the counts per stage and reason.
+    func run(_ stages: [any Stage], command: String) throws {
+        let runner = StageRunner(stages: stages)
+        runner.sliceIndex = shardIndex
+        runner.sliceCount = numShards
+        let rejectsPath = rejectsPath(stage: command)
+        let out = try JSONLWriter(path: output)
+        let rej = try JSONLWriter(path: rejectsPath)
+        let line = ProgressLine()
+        let result = try runner.run(inputs: inputs.isEmpty ? ["-"] : inputs, output: out, rejects: rej) { p in
+            if !quiet { line.update("\(command): \(p.records) records, \(p.kept) kept, \(p.dropped) dropped") }
+        }
+        try out.finish()
+        try rej.finish()
+        line.finish()
+        guard !quiet else { return }
+        let read = result.counts[0]
+        Terminal.err("\(command): \(read.input) records in, \(result.kept) kept, \(result.dropped) dropped (rejects: \(rejectsPath))")
+        for c in result.counts where c.droppedTotal > 0 {
+            for (reason, n) in c.dropped.sorted(by: { $0.value > $1.value }) {
+                Terminal.err("  \(c.name): \(n) × \(reason)")
+            }
+        }
+    }
+}
+
+struct AnswerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "answer",
+        abstract: "Extract each response's final answer into `pred` and keep records whose answer matches `gold`.",
+        discussion: """
+        The answer is taken from `answer` (or `reasoning` when `answer` is empty): the last \\boxed{…}, else a GSM8K "#### N" line, else "the answer is …", else the last number; the rule that fired is recorded in `verdicts`. Answers are compared after normalization (thousands separators, trailing .0, fractions vs decimals, \\dfrac, \\text{} units, percent, $, unicode minus, LaTeX spacing). Drops: answer.mismatch, answer.missing, answer.no_gold.
+
+        Example:
+          cotforge answer generations.jsonl.zst -o verified.jsonl.zst
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Flag(help: "Keep records without `gold` (only fill `pred`).")
+    var allowMissingGold = false
+
+    func run() throws { try io.run([AnswerCheckStage(allowMissingGold: allowMissingGold)], command: "answer") }
+}
+
+struct FormatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "format",
+        abstract: "Keep records with a well-formed thought and answer (<think>…</think> or a reasoning field).",
+        discussion: """
+        Drops: format.no_think, format.empty_think, format.empty_answer, format.multiple_think, format.unbalanced_think.
+
+        Example:
+          cotforge format raw.jsonl | cotforge answer -o clean.jsonl
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Flag(help: "Do not require a thought.")
+    var optionalThink = false
+
+    @Flag(help: "Do not require an answer after the thought.")
+    var optionalAnswer = false
+
+    func run() throws { try io.run([FormatStage(requireThink: !optionalThink, requireAnswer: !optionalAnswer)], command: "format") }
+}
+
+struct LengthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "length",
+        abstract: "Keep records whose text fields are within bounds (characters, words or tokens).",
+        discussion: """
+        Bounds are field[:chars|words|tokens]=N; tokens need --model. Drops: length.FIELD.UNIT_below / _above.
+
+        Example:
+          cotforge length in.jsonl --min reasoning:words=5 --max reasoning:tokens=2048 --model smollm2 -o out.jsonl
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Option(help: ArgumentHelp("A lower bound (repeatable).", valueName: "field[:unit]=N"))
+    var min: [String] = []
+
+    @Option(help: ArgumentHelp("An upper bound (repeatable).", valueName: "field[:unit]=N"))
+    var max: [String] = []
+
+    @Option(help: "Model whose tokenizer counts tokens (a .gguf path or a known name).")
+    var model: String?
+
+    func run() throws {
+        let bounds = try min.map { try LengthStage.parse($0, isMin: true) } + max.map { try LengthStage.parse($0, isMin: false) }
+        guard !bounds.isEmpty else { throw ValidationError("give at least one --min or --max bound") }
+        var counter: (any TokenCounter)? = nil
+        if let m = model { counter = try BPETokenizer(GGUFFile(path: try ModelStore.resolve(m))) }
+        try io.run([try LengthStage(bounds: bounds, tokenizer: counter)], command: "length")
+    }
+}
+
+struct DedupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dedup",
+        abstract: "Drop records whose key was already seen (exact, after normalization).",
+        discussion: """
+        The key is one or more fields (--key question, --key question --key answer); text is lowercased, punctuation dropped and whitespace folded before comparing. The first occurrence is kept. Drops: dedup.exact. (Near-duplicate MinHash dedup comes with a later release.)
+
+        Example:
+          cotforge dedup --exact --key question < in.jsonl > out.jsonl
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Flag(help: "Exact dedup (the only mode so far).")
+    var exact = false
+
+    @Option(help: "Field of the key (repeatable; default: question).")
+    var key: [String] = []
+
+    func run() throws {
+        guard exact else { throw ValidationError("only --exact is available in this version; near-duplicate dedup is not built yet") }
+        try io.run([ExactDedupStage(fields: key.isEmpty ? ["question"] : key)], command: "dedup")
+    }
+}
+
+extension BPETokenizer: TokenCounter {
+    public func countTokens(_ text: String) -> Int { encode(text, addSpecial: false, parseSpecial: false).count }
+}
