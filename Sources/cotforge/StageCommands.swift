@@ -164,3 +164,76 @@ struct DedupCommand: ParsableCommand {
 extension BPETokenizer: TokenCounter {
     public func countTokens(_ text: String) -> Int { encode(text, addSpecial: false, parseSpecial: false).count }
 }
+
+struct RepetitionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repetition",
+        abstract: "Drop repetitive text (Gopher's rules) and degenerate loops.",
+        discussion: """
+        Gopher's rules with their published thresholds: repeated paragraphs and lines (by count and characters), the share of the most frequent 2/3/4-gram, the share of characters in repeated 5…10-grams (n-gram rules from 50 words on); and loops: text that ends with one span repeated 4+ times over 20%+ of its words. Drops: repetition.dup_line_frac, repetition.top_2gram, repetition.dup_5gram, repetition.loop, …
+
+        Example:
+          cotforge repetition samples.jsonl -o clean.jsonl --field reasoning
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Option(help: "Field to check (repeatable; default: reasoning and answer, joined).")
+    var field: [String] = []
+
+    func run() throws { try io.run([RepetitionStage(fields: field.isEmpty ? ["reasoning", "answer"] : field)], command: "repetition") }
+}
+
+struct RefusalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refusal",
+        abstract: "Drop (or label) refusals such as \"I can't help with that\".",
+        discussion: """
+        Looks for refusal phrases in the first 240 characters of `answer` (or `reasoning`). Drops: refusal.phrase. With --label, keeps every record and adds a verdict {by: refusal, keep, reason}.
+
+        Example:
+          cotforge refusal math.jsonl -o math-no-refusals.jsonl
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Flag(help: "Keep every record and only record the verdict.")
+    var label = false
+
+    func run() throws { try io.run([RefusalStage(labelOnly: label)], command: "refusal") }
+}
+
+struct PIICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pii",
+        abstract: "Replace (or drop) e-mail addresses, IP addresses, phone numbers and secrets.",
+        discussion: """
+        Replaced by <EMAIL>, <IP>, <PHONE>, <SECRET> in the text fields (question, prompt, reasoning, answer, gold, pred); with --drop, records holding any are dropped (pii.email, pii.ip, pii.phone, pii.secret). Secrets: AWS and GitHub tokens, sk-… keys, Slack tokens, Google API keys, private-key blocks.
+
+        Example:
+          cotforge pii scraped.jsonl -o scrubbed.jsonl
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Flag(help: "Drop records instead of replacing.")
+    var drop = false
+
+    func run() throws {
+        let stage = PIIStage(drop: drop)
+        let box = StageBox(stage)
+        try io.run([box], command: "pii")
+        if !drop && !io.quiet {
+            let counts = box.stage.replaced.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
+            Terminal.err("pii: replaced " + (counts.isEmpty ? "nothing" : counts.joined(separator: ", ")))
+        }
+    }
+}
+
+/// Lets the CLI read a stage's own state (the PII replacement counts) after the runner used it.
+final class StageBox<S: Stage>: Stage {
+    var stage: S
+    init(_ s: S) { stage = s }
+    var name: String { stage.name }
+    func process(_ record: inout Example) throws -> Verdict { try stage.process(&record) }
+}

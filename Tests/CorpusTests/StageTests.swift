@@ -95,15 +95,17 @@ struct WordCounter: TokenCounter {
             case 1: lines.append("[1, 2]")
             default:
                 let q = "Q\(Int.random(in: 0..<150, using: &rng))"
-                let ans = ["\\boxed{\(i % 7)}", "<think>t</think>\\boxed{1}", "", "#### 3", "nothing"].randomElement(using: &rng)!
+                let ans = ["\\boxed{\(i % 7)}", "<think>t</think>\\boxed{1}", "", "#### 3", "nothing", "I can't help with that.",
+                           "mail me: x@y.io", "again " + String(repeating: "and again ", count: 8)].randomElement(using: &rng)!
                 var o = JSONObject([("id", .string("r\(i)")), ("question", .string(q)), ("answer", .string(ans)), ("gold", .string("\(i % 3)"))])
-                if Bool.random(using: &rng) { o["reasoning"] = .string(String(repeating: "w ", count: Int.random(in: 0..<8, using: &rng))) }
+                if Bool.random(using: &rng) { o["reasoning"] = .string((0..<Int.random(in: 0..<9, using: &rng)).map { "w\($0)" }.joined(separator: " ")) }
                 lines.append(JSONSerializer.string(.object(o)))
             }
         }
         let input = try dir.write("in.jsonl", lines: lines)
         func run(slice: Int, of n: Int) throws -> (StageRunner.Result, Int, Int) {
             let runner = StageRunner(stages: [
+                PIIStage(drop: true), RefusalStage(), RepetitionStage(),
                 FormatStage(requireThink: false), try LengthStage(bounds: [LengthStage.Bound(field: "reasoning", unit: .words, max: 5)]),
                 AnswerCheckStage(), ExactDedupStage(fields: ["question"]),
             ])
