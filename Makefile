@@ -37,6 +37,7 @@ schemas: build
 
 bench: release
 	bash bench/shard/run.sh
+	python3 bench/dedup/bench.py
 
 clean:
 	rm -rf .build $(OUT)

@@ -139,25 +139,81 @@ struct LengthCommand: ParsableCommand {
 struct DedupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dedup",
-        abstract: "Drop records whose key was already seen (exact, after normalization).",
+        abstract: "Drop exact (--exact) or near (--near, MinHash LSH) duplicates.",
         discussion: """
-        The key is one or more fields (--key question, --key question --key answer); text is lowercased, punctuation dropped and whitespace folded before comparing. The first occurrence is kept. Drops: dedup.exact. (Near-duplicate MinHash dedup comes with a later release.)
+        --exact: the key is one or more fields (--key question --key answer); text is lowercased, punctuation dropped and whitespace folded; the first occurrence is kept. Drops: dedup.exact.
 
-        Example:
+        --near: MinHash LSH over word n-grams of one field (--key, default reasoning): --num-perm hashes split into bands × rows chosen for --threshold (or set --bands/--rows); candidates are clustered and one survivor per cluster is kept (--keep first|shortest|longest|highest-score). Two passes over the input. Drops: dedup.minhash (the detail says where the survivor is).
+
+        Examples:
           cotforge dedup --exact --key question < in.jsonl > out.jsonl
+          cotforge dedup --near --threshold 0.8 --key reasoning < in.jsonl > out.jsonl
         """)
 
     @OptionGroup var io: StageIO
 
-    @Flag(help: "Exact dedup (the only mode so far).")
+    @Flag(help: "Exact duplicates of a normalized key.")
     var exact = false
 
-    @Option(help: "Field of the key (repeatable; default: question).")
+    @Flag(help: "Near duplicates by MinHash LSH.")
+    var near = false
+
+    @Option(help: "Field of the key (exact: repeatable, default question; near: one field, default reasoning).")
     var key: [String] = []
 
+    @Option(help: "Near: Jaccard similarity to catch (sets bands × rows for --num-perm).")
+    var threshold: Double = 0.8
+
+    @Option(help: "Near: number of min-hashes.")
+    var numPerm: Int = 128
+
+    @Option(help: "Near: bands (with --rows, overrides --threshold).")
+    var bands: Int?
+
+    @Option(help: "Near: rows per band.")
+    var rows: Int?
+
+    @Option(help: "Near: words per shingle.")
+    var ngram: Int = 5
+
+    @Option(help: "Near: which record of a cluster survives: first, shortest, longest, highest-score.")
+    var keep: String = "first"
+
+    @Option(help: "Near: numeric field for --keep highest-score.")
+    var scoreField: String = "score"
+
+    func validate() throws {
+        guard exact != near else { throw ValidationError("choose one of --exact and --near") }
+        guard MinHashDeduplicator.Survivor(rawValue: keep) != nil else { throw ValidationError("--keep must be first, shortest, longest or highest-score") }
+        guard (bands == nil) == (rows == nil) else { throw ValidationError("give --bands and --rows together") }
+        guard threshold > 0 && threshold < 1, numPerm >= 1, ngram >= 1 else { throw ValidationError("--threshold in (0, 1), --num-perm and --ngram at least 1") }
+        if near && key.count > 1 { throw ValidationError("--near takes one --key field") }
+        if near && io.numShards > 1 { throw ValidationError("--near dedups the whole input at once; run it without --num-shards") }
+    }
+
     func run() throws {
-        guard exact else { throw ValidationError("only --exact is available in this version; near-duplicate dedup is not built yet") }
-        try io.run([ExactDedupStage(fields: key.isEmpty ? ["question"] : key)], command: "dedup")
+        if exact {
+            try io.run([ExactDedupStage(fields: key.isEmpty ? ["question"] : key)], command: "dedup")
+            return
+        }
+        var o = MinHashDeduplicator.Options()
+        o.field = key.first ?? "reasoning"
+        o.ngram = ngram
+        (o.bands, o.rows) = bands.map { ($0, rows!) } ?? MinHashDeduplicator.optimalBands(threshold: threshold, permutations: numPerm)
+        o.survivor = MinHashDeduplicator.Survivor(rawValue: keep)!
+        o.scoreField = scoreField
+        let job = NearDedupJob(options: o)
+        let rejectsPath = io.rejectsPath(stage: "dedup")
+        let out = try JSONLWriter(path: io.output), rej = try JSONLWriter(path: rejectsPath)
+        let line = ProgressLine()
+        let counts = try job.run(inputs: io.inputs.isEmpty ? ["-"] : io.inputs, output: out, rejects: rej) { p in
+            if !io.quiet { line.update("dedup --near: pass \(p.pass)/2, \(p.records) records") }
+        }
+        try out.finish(); try rej.finish()
+        line.finish()
+        guard !io.quiet else { return }
+        Terminal.err("dedup --near (\(o.bands) bands × \(o.rows) rows, \(o.ngram)-word shingles, threshold ≈ \(String(format: "%.2f", o.threshold))): \(counts[0].input) records in, \(counts[1].kept) kept, \(counts[1].droppedTotal + counts[0].droppedTotal) dropped (rejects: \(rejectsPath))")
+        for c in counts { for (r, n) in c.dropped.sorted(by: { $0.value > $1.value }) { Terminal.err("  \(c.name): \(n) × \(r)") } }
     }
 }
 
