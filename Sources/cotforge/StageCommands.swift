@@ -293,3 +293,209 @@ final class StageBox<S: Stage>: Stage {
     var name: String { stage.name }
     func process(_ record: inout Example) throws -> Verdict { try stage.process(&record) }
 }
+
+struct DecontaminateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decontaminate",
+        abstract: "Drop records that share a word n-gram with evaluation items.",
+        discussion: """
+        Evaluation files are JSON Lines; --eval FILE reads its `question` field, --eval FILE:problem another field (repeatable). Text is lowercased and split on whitespace; a record is dropped (decontam.ngram) when one of --field shares an n-gram (default 8; 13 is the other common choice) with any item. Standard error lists the evaluation items that were hit and how often; --report writes that as JSON.
+
+        Example:
+          cotforge decontaminate train.jsonl --eval gsm8k-test.jsonl --eval math-test.jsonl:problem -o clean.jsonl
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Option(help: ArgumentHelp("An evaluation file, optionally with its field (repeatable).", valueName: "file[:field]"))
+    var eval: [String] = []
+
+    @Option(help: "Words per n-gram.")
+    var ngram: Int = 8
+
+    @Option(help: "Record field to check (repeatable; default question and prompt).")
+    var field: [String] = []
+
+    @Option(help: "Write the hits per evaluation item to this JSON file.")
+    var report: String?
+
+    func run() throws {
+        guard !eval.isEmpty else { throw ValidationError("give at least one --eval FILE[:field]") }
+        guard ngram >= 1 else { throw ValidationError("--ngram must be at least 1") }
+        var index = EvalIndex(n: ngram)
+        for spec in eval {
+            var path = spec, fieldName = "question"
+            if let c = spec.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: spec) {
+                path = String(spec[..<c]); fieldName = String(spec[spec.index(after: c)...])
+            }
+            let (added, skipped) = try index.load(path: path, field: fieldName)
+            if !io.quiet { Terminal.err("decontaminate: \(added) evaluation items from \(path) (\(fieldName))" + (skipped > 0 ? ", \(skipped) lines without it skipped" : "")) }
+        }
+        let box = StageBox(DecontaminationStage(index: index, fields: field.isEmpty ? ["question", "prompt"] : field))
+        try io.run([box], command: "decontaminate")
+        let hits = box.stage.hits.sorted { $0.value > $1.value }
+        if !io.quiet {
+            Terminal.err("decontaminate: \(hits.count) of \(index.items.count) evaluation items matched training records")
+            for (i, n) in hits.prefix(10) {
+                let it = index.items[i]
+                Terminal.err("  \(it.id ?? "\(it.file):\(it.line)"): \(n) record(s)")
+            }
+        }
+        if let path = report {
+            let items: [JSONValue] = hits.map { i, n in
+                let it = index.items[i]
+                return .object(JSONObject([("file", .string(it.file)), ("line", .int(it.line)), ("id", it.id.map { .string($0) } ?? .null), ("records", .int(n))]))
+            }
+            let doc = JSONValue.object(JSONObject([("ngram", .int(ngram)), ("eval_items", .int(index.items.count)), ("hit_items", .array(items))]))
+            try JSONSerializer.pretty(doc).write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
+}
+
+extension StageIO {
+    /// Runs a two-pass job with this command's inputs, output and rejects, and prints counts.
+    func runJob(command: String, inputs given: [String]? = nil,
+                _ job: (_ inputs: [String], _ out: JSONLWriter, _ rej: JSONLWriter) throws -> [StageCounts]) throws {
+        let inputs = given ?? self.inputs
+        guard !inputs.isEmpty, !inputs.contains("-") else {
+            throw ValidationError("\(command) reads its input twice: give files, not standard input")
+        }
+        guard numShards == 1 else { throw ValidationError("\(command) works on the whole input; run it without --num-shards") }
+        let rejectsPath = rejectsPath(stage: command)
+        let out = try JSONLWriter(path: output), rej = try JSONLWriter(path: rejectsPath)
+        let counts = try job(inputs, out, rej)
+        try out.finish(); try rej.finish()
+        guard !quiet else { return }
+        let kept = counts.last?.kept ?? 0
+        Terminal.err("\(command): \(counts[0].input) records in, \(kept) kept, \(counts[0].input - kept) dropped (rejects: \(rejectsPath))")
+        for c in counts { for (r, n) in c.dropped.sorted(by: { $0.value > $1.value }) { Terminal.err("  \(c.name): \(n) × \(r)") } }
+    }
+}
+
+struct CurriculumCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "curriculum",
+        abstract: "Assign compression-curriculum stages by Len-R against each question's α = 0 trace.",
+        discussion: """
+        Len-R = reasoning length (tokens.reasoning, else characters) over that of the question's α = 0 trace (gen.steer.alpha = 0, or no steering). Stage k holds Len-R in [edge_k, 1] (default edges 0.9,0.8,0.7,0.6,0.5, i.e. 0.9 − 0.1k); writes len_ratio and stage and outputs records in stage order. Drops: curriculum.no_base, curriculum.longer, curriculum.empty_base.
+
+        Example:
+          cotforge curriculum variants.jsonl -o staged.jsonl.zst --edges 0.9,0.8,0.7
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Option(help: "Lower Len-R edge of each stage, decreasing.")
+    var edges: String = "0.9,0.8,0.7,0.6,0.5"
+
+    @Option(help: "Field that groups the variants of one question.")
+    var key: String = "question"
+
+    func run() throws {
+        let e = edges.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !e.isEmpty, e.count == edges.split(separator: ",").count, zip(e, e.dropFirst()).allSatisfy({ $0 > $1 }) else {
+            throw ValidationError("--edges must be decreasing numbers, e.g. 0.9,0.8,0.7")
+        }
+        let job = CurriculumJob(edges: e)
+        job.key = key
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("cotforge-curriculum-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        try io.runJob(command: "curriculum") { try job.run(inputs: $0, output: $1, rejects: $2, workDir: work) }
+    }
+}
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Keep a seeded random sample: exactly --n records, or each with probability --fraction.",
+        discussion: """
+        Selection is by a seeded hash of each record's id, so the same seed picks the same records on every machine; the order of the input is kept. The rest go to rejects as sample.not_selected.
+
+        Example:
+          cotforge sample big.jsonl.zst --n 1000 --seed 7 -o small.jsonl
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Option(help: "Exact number of records to keep.")
+    var n: Int?
+
+    @Option(help: "Probability of keeping each record.")
+    var fraction: Double?
+
+    @Option(help: "Seed of the selection.")
+    var seed: UInt64 = 1
+
+    func run() throws {
+        guard (n == nil) != (fraction == nil) else { throw ValidationError("give exactly one of --n and --fraction") }
+        if let n, n < 0 { throw ValidationError("--n must be 0 or more") }
+        if let f = fraction, !(0...1).contains(f) { throw ValidationError("--fraction must be between 0 and 1") }
+        let job = SampleJob(count: n, fraction: fraction, seed: seed)
+        try io.runJob(command: "sample") { try job.run(inputs: $0, output: $1, rejects: $2) }
+    }
+}
+
+struct MixCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mix",
+        abstract: "Mix long and short chains of thought (one response per question), or N sources to exact counts.",
+        discussion: """
+        --long/--short (Mix Distillation): small models learn better from a mix, long:short = 1:4 by default (--long-weight 0.2). Each question contributes exactly one response; the questions that take the long one are a seeded choice sized so the long share matches the weight exactly (rounded), after questions that have only one kind. Drops: mix.not_chosen, mix.extra_response, mix.no_key.
+
+        --source FILE=RATIO … --total N, or --source FILE=#COUNT …: exact counts per source (ratios apportioned by largest remainder), each a seeded sample of its source. Drops: sample.not_selected.
+
+        Examples:
+          cotforge mix --long slow.jsonl --short fast.jsonl --long-weight 0.2 --seed 1 -o mixed.jsonl
+          cotforge mix --source math.jsonl=0.8 --source safety.jsonl=0.2 --total 5000 -o blend.jsonl
+        """)
+
+    @Option(help: "Long chain-of-thought records (repeatable).")
+    var long: [String] = []
+
+    @Option(help: "Short chain-of-thought records (repeatable).")
+    var short: [String] = []
+
+    @Option(help: "Share of questions answered with the long response.")
+    var longWeight: Double = 0.2
+
+    @Option(help: "Seed of the choice.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Field that identifies a question.")
+    var key: String = "question"
+
+    @Option(help: ArgumentHelp("A source and its share (repeatable).", valueName: "file=ratio|file=#count"))
+    var source: [String] = []
+
+    @Option(help: "Total records when shares are ratios.")
+    var total: Int?
+
+    @OptionGroup var io: StageIO
+
+    func run() throws {
+        if !source.isEmpty {
+            let parsed: [(path: String, share: WeightedMix.Share)] = try source.map { spec in
+                guard let eq = spec.lastIndex(of: "=") else { throw ValidationError("--source \(spec): expected file=ratio or file=#count") }
+                let path = String(spec[..<eq]), v = String(spec[spec.index(after: eq)...])
+                if v.hasPrefix("#"), let n = Int(v.dropFirst()), n >= 0 { return (path, .count(n)) }
+                if let r = Double(v), r >= 0 { return (path, .ratio(r)) }
+                throw ValidationError("--source \(spec): expected file=ratio or file=#count")
+            }
+            let mix = WeightedMix(sources: parsed, total: total, seed: seed)
+            try io.runJob(command: "mix", inputs: parsed.map(\.path)) { _, out, rej in try mix.run(output: out, rejects: rej) }
+            return
+        }
+        guard !long.isEmpty, !short.isEmpty else { throw ValidationError("give --long and --short files, or --source FILE=SHARE") }
+        guard (0...1).contains(longWeight) else { throw ValidationError("--long-weight must be between 0 and 1") }
+        let job = MixJob(longWeight: longWeight, seed: seed)
+        job.key = key
+        var summary = ""
+        try io.runJob(command: "mix", inputs: long + short) { _, out, rej in
+            let r = try job.run(long: long, short: short, output: out, rejects: rej)
+            summary = "mix: \(r.questions) questions → \(r.long) long + \(r.short) short (long share \(String(format: "%.3f", Double(r.long) / Double(max(1, r.long + r.short)))))"
+            return r.counts
+        }
+        if !io.quiet { Terminal.err(summary) }
+    }
+}
