@@ -145,6 +145,8 @@ struct DedupCommand: ParsableCommand {
 
         --near: MinHash LSH over word n-grams of one field (--key, default reasoning): --num-perm hashes split into bands × rows chosen for --threshold (or set --bands/--rows); candidates are clustered and one survivor per cluster is kept (--keep first|shortest|longest|highest-score). Two passes over the input. Drops: dedup.minhash (the detail says where the survivor is).
 
+        For corpora that do not fit one process, run it as four restartable passes sharing --work DIR (same options in each): --pass signatures and --pass remove per input slice (--shard-index i --num-shards n), --pass buckets per band slice (--shard-index j --num-shards m), then --pass clusters --band-shards m once in between. A finished unit is skipped when run again.
+
         Examples:
           cotforge dedup --exact --key question < in.jsonl > out.jsonl
           cotforge dedup --near --threshold 0.8 --key reasoning < in.jsonl > out.jsonl
@@ -182,13 +184,26 @@ struct DedupCommand: ParsableCommand {
     @Option(help: "Near: numeric field for --keep highest-score.")
     var scoreField: String = "score"
 
+    @Option(help: "Near, in passes for large corpora: signatures, buckets, clusters or remove (see the discussion).")
+    var pass: String?
+
+    @Option(help: "Near, in passes: the folder the passes share.")
+    var work: String?
+
+    @Option(help: "Near, in passes: how many band slices the buckets pass was split into.")
+    var bandShards: Int = 1
+
     func validate() throws {
         guard exact != near else { throw ValidationError("choose one of --exact and --near") }
         guard MinHashDeduplicator.Survivor(rawValue: keep) != nil else { throw ValidationError("--keep must be first, shortest, longest or highest-score") }
         guard (bands == nil) == (rows == nil) else { throw ValidationError("give --bands and --rows together") }
         guard threshold > 0 && threshold < 1, numPerm >= 1, ngram >= 1 else { throw ValidationError("--threshold in (0, 1), --num-perm and --ngram at least 1") }
         if near && key.count > 1 { throw ValidationError("--near takes one --key field") }
-        if near && io.numShards > 1 { throw ValidationError("--near dedups the whole input at once; run it without --num-shards") }
+        if near && io.numShards > 1 && pass == nil { throw ValidationError("--near dedups the whole input at once; for slices use --pass with --work") }
+        if let p = pass {
+            guard ["signatures", "buckets", "clusters", "remove"].contains(p) else { throw ValidationError("--pass must be signatures, buckets, clusters or remove") }
+            guard near, work != nil else { throw ValidationError("--pass goes with --near and --work DIR") }
+        }
     }
 
     func run() throws {
@@ -202,6 +217,35 @@ struct DedupCommand: ParsableCommand {
         (o.bands, o.rows) = bands.map { ($0, rows!) } ?? MinHashDeduplicator.optimalBands(threshold: threshold, permutations: numPerm)
         o.survivor = MinHashDeduplicator.Survivor(rawValue: keep)!
         o.scoreField = scoreField
+        if let p = pass, let w = work {
+            try FileManager.default.createDirectory(atPath: w, withIntermediateDirectories: true)
+            let passes = MinHashPasses(options: o, work: w)
+            let inputs = io.inputs
+            if (p == "signatures" || p == "remove") && (inputs.isEmpty || inputs.contains("-")) {
+                throw ValidationError("--pass \(p) reads input files (every slice the same list, in the same order)")
+            }
+            switch p {
+            case "signatures":
+                let ran = try passes.signatures(inputs: inputs, index: io.shardIndex, count: io.numShards)
+                Terminal.err("dedup --pass signatures \(io.shardIndex)/\(io.numShards): " + (ran ? "written to \(w)" : "already done, skipped"))
+            case "buckets":
+                let ran = try passes.buckets(index: io.shardIndex, count: io.numShards)
+                Terminal.err("dedup --pass buckets \(io.shardIndex)/\(io.numShards): " + (ran ? "written to \(w)" : "already done, skipped"))
+            case "clusters":
+                let ran = try passes.clusters(bandSlices: bandShards)
+                Terminal.err("dedup --pass clusters: " + (ran ? "written to \(w)" : "already done, skipped"))
+            default:
+                let rejectsPath = io.rejectsPath(stage: "dedup")
+                let out = try JSONLWriter(path: io.output), rej = try JSONLWriter(path: rejectsPath)
+                let c = try passes.remove(inputs: inputs, index: io.shardIndex, count: io.numShards, output: out, rejects: rej)
+                try out.finish(); try rej.finish()
+                if !io.quiet {
+                    Terminal.err("dedup --pass remove \(io.shardIndex)/\(io.numShards): \(c[0].input) records in, \(c[1].kept) kept (rejects: \(rejectsPath))")
+                    for x in c { for (r, n) in x.dropped.sorted(by: { $0.value > $1.value }) { Terminal.err("  \(x.name): \(n) × \(r)") } }
+                }
+            }
+            return
+        }
         let job = NearDedupJob(options: o)
         let rejectsPath = io.rejectsPath(stage: "dedup")
         let out = try JSONLWriter(path: io.output), rej = try JSONLWriter(path: rejectsPath)

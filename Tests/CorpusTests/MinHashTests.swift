@@ -98,3 +98,56 @@ import TestSupport
         #expect(try runJob(records, keep: .longest).kept == ["c"])
     }
 }
+
+@Suite struct MinHashPassesTests {
+    @Test func fourPassesEqualOneProcess() throws {
+        let dir = try TempDir()
+        var lines: [String] = []
+        for i in 0..<60 {
+            let base = MinHashTests.doc(i % 45, words: 200)  // 15 exact copies
+            let text = i % 7 == 0 ? MinHashTests.nearCopy(base, changes: 1, seed: i) : base
+            lines.append(JSONSerializer.string(.object(JSONObject([("id", .string("d\(i)")), ("question", .string("q\(i)")), ("reasoning", .string(text))]))))
+            if i == 30 { lines.append("{not json") }
+        }
+        let a = try dir.write("a.jsonl", lines: Array(lines[0..<35])), b = try dir.write("b.jsonl", lines: Array(lines[35...]))
+        var o = MinHashDeduplicator.Options()
+        (o.bands, o.rows) = (9, 13)
+        o.survivor = .shortest
+
+        func ids(_ path: String) throws -> [String] {
+            var out: [String] = []
+            try LineReader(try openInput(path)).forEachLine { out.append(try Example(bytes: $0.bytes).id!) }
+            return out
+        }
+        let w1 = try JSONLWriter(path: dir.path + "/one.jsonl"), r1 = try JSONLWriter(path: dir.path + "/one-rej.jsonl")
+        _ = try NearDedupJob(options: o).run(inputs: [a, b], output: w1, rejects: r1)
+        try w1.finish(); try r1.finish()
+
+        let work = dir.path + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let passes = MinHashPasses(options: o, work: work)
+        for i in 0..<3 { #expect(try passes.signatures(inputs: [a, b], index: i, count: 3)) }
+        #expect(try passes.signatures(inputs: [a, b], index: 1, count: 3) == false)  // done: skipped
+        for j in 0..<2 { #expect(try passes.buckets(index: j, count: 2)) }
+        #expect(try passes.clusters(bandSlices: 2))
+        var kept: [String] = [], dropped = 0
+        for i in 0..<3 {
+            let w = try JSONLWriter(path: dir.path + "/p\(i).jsonl"), r = try JSONLWriter(path: dir.path + "/p\(i)-rej.jsonl")
+            let c = try passes.remove(inputs: [a, b], index: i, count: 3, output: w, rejects: r)
+            try w.finish(); try r.finish()
+            #expect(c[1].balanced)
+            kept += try ids(dir.path + "/p\(i).jsonl")
+            dropped += c[1].droppedTotal + c[0].droppedTotal
+        }
+        let single = try ids(dir.path + "/one.jsonl")
+        #expect(Set(kept) == Set(single) && kept.count == single.count)
+        #expect(kept.count + dropped == 61)
+        // Files made with other options are refused, not misread.
+        var other = o
+        (other.bands, other.rows) = (14, 8)
+        #expect(throws: FileError.self) {
+            try FileManager.default.removeItem(atPath: work + "/survivors.bin.done")
+            _ = try MinHashPasses(options: other, work: work).clusters(bandSlices: 2)
+        }
+    }
+}

@@ -197,7 +197,7 @@ public struct MinHashDeduplicator {
             tables = Array(repeating: [:], count: bands)
         }
 
-        mutating func find(_ x: Int32) -> Int32 {
+        public mutating func find(_ x: Int32) -> Int32 {
             var x = x
             while parent[Int(x)] != x {
                 parent[Int(x)] = parent[Int(parent[Int(x)])]
@@ -206,7 +206,7 @@ public struct MinHashDeduplicator {
             return x
         }
 
-        mutating func union(_ a: Int32, _ b: Int32) {
+        public mutating func union(_ a: Int32, _ b: Int32) {
             let ra = find(a), rb = find(b)
             if ra != rb { if ra < rb { parent[Int(rb)] = ra } else { parent[Int(ra)] = rb } }
         }
