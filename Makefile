@@ -22,7 +22,8 @@ release: deps
 
 demo: release
 	.build/release/cotforge shard datasets/seed/arith-cot.jsonl datasets/seed/broken.jsonl \
-	    --out $(OUT)/demo --split validation=0.1 --license mit --overwrite
+	    --out $(OUT)/demo --split validation=0.1 --license mit --overwrite \
+	    --stage format --stage answer --stage repetition
 	.build/release/cotforge verify $(OUT)/demo
 	.build/release/cotforge inspect $(OUT)/demo --samples 1
 

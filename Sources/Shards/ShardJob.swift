@@ -71,7 +71,12 @@ public final class ShardJob {
     /// `progress` is called every 20,000 records, after every finished shard and at the end of
     /// each input; an error it throws stops the build (cancellation), leaving finished shards
     /// for a rerun to reuse.
-    public func run(progress: (Progress) throws -> Void = { _ in }) throws -> Result {
+    /// `stages` run on every record between the id check and the split (curation stages from
+    /// Corpus); their counts are listed in the manifest between `id` and `split`, and the records
+    /// they drop go to rejects/ like any other.
+    public func run(stages curation: [any Stage] = [], progress: (Progress) throws -> Void = { _ in }) throws -> Result {
+        var curation = curation
+        var curationCounts = curation.map { StageCounts(name: $0.name) }
         let started = Date()
         let o = options
         guard !o.inputs.isEmpty else { throw ShardJobError(message: "no input files", hint: "pass .jsonl or .jsonl.zst files, or - for standard input") }
@@ -145,7 +150,8 @@ public final class ShardJob {
             func report() throws {
                 try progress(Progress(file: path, fileIndex: fi, fileCount: o.inputs.count, bytesRead: reader.bytesRead,
                                   totalBytesRead: totalBytes + reader.bytesRead, records: splitStage.kept,
-                                  rejected: readStage.droppedTotal + idStage.droppedTotal + splitStage.droppedTotal,
+                                  rejected: readStage.droppedTotal + idStage.droppedTotal + splitStage.droppedTotal
+                                      + curationCounts.reduce(0) { $0 + $1.droppedTotal },
                                   shards: writers.reduce(0) { $0 + $1.shards.count }))
             }
             /// Counts a record as dropped by `stage` and writes it to rejects.
@@ -162,6 +168,35 @@ public final class ShardJob {
                     return try drop(rec, by: &idStage, "id.duplicate", "id \(rec.id) was already used by an earlier record")
                 }
                 idStage.keep()
+                if !curation.isEmpty {
+                    // Curation stages work on the parsed record and may annotate it.
+                    var ex = try rec.example()
+                    func reject(_ stage: String, _ reason: String, _ detail: String?) throws {
+                        try addReject(Reject(stage: stage, reason: reason, detail: detail, file: path, line: rec.line,
+                                             offset: rec.offset, id: rec.id, payload: .record(ex.jsonBytes)))
+                    }
+                    for i in curation.indices {
+                        switch try curation[i].process(&ex) {
+                        case .keep: curationCounts[i].keep()
+                        case .drop(let reason, let detail):
+                            curationCounts[i].drop(reason)
+                            return try reject(curation[i].name, reason, detail)
+                        }
+                    }
+                    guard let gv = ex[o.groupKey], gv != .null else {
+                        splitStage.drop("split.missing_key")
+                        return try reject("split", "split.missing_key", "the group key \(o.groupKey) is missing or null")
+                    }
+                    let split = assigner.split(forKey: gv.stringValue ?? JSONSerializer.string(gv))
+                    let splitIndex = assigner.names.firstIndex(of: split) ?? 0
+                    splitStage.keep()
+                    for (k, v) in ex.fields { sketch.add(k, FeatureType(v)) }
+                    let bytes = ex.jsonBytes
+                    let finishedShard = try writers[splitIndex].add { $0.append(contentsOf: bytes) }
+                    sinceReport += 1
+                    if sinceReport >= 20_000 || finishedShard { sinceReport = 0; try report() }
+                    return
+                }
                 guard let m = rec.member(o.groupKey), m.kind != .null else {
                     return try drop(rec, by: &splitStage, "split.missing_key", "the group key \(o.groupKey) is missing or null")
                 }
@@ -198,7 +233,7 @@ public final class ShardJob {
         }
         let rejectInfos = try publish(rejectWriter.shards, split: "rejects", folder: "rejects", out: out)
 
-        let stages = [readStage, idStage, splitStage]
+        let stages = [readStage, idStage] + curationCounts + [splitStage]
         var dropped: [String: Int] = [:]
         for st in stages { for (k, v) in st.dropped { dropped[k, default: 0] += v } }
         let droppedTotal = dropped.values.reduce(0, +)
@@ -230,7 +265,7 @@ public final class ShardJob {
             ("dropped_by_reason", .object(JSONObject(dropped.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))),
             ("blank_lines", .int(blank)),
         ]))
-        m["stages"] = .array([readStage, idStage, splitStage].map(\.json))
+        m["stages"] = .array(stages.map(\.json))
         m["seconds"] = .double((seconds * 1000).rounded() / 1000)
         let manifest = JSONValue.object(m)
 

@@ -52,6 +52,9 @@ struct ShardCommand: ParsableCommand {
     @Flag(help: "Replace a complete dataset already in the output folder.")
     var overwrite = false
 
+    @Option(help: ArgumentHelp("A curation stage to run on every record before the split, in order (repeatable): format, answer, refusal, repetition, pii, pii-drop, dedup (exact, on question). Their counts go to the manifest.", valueName: "name"))
+    var stage: [String] = []
+
     @Flag(name: .shortAndLong, help: "No progress output.")
     var quiet = false
 
@@ -59,6 +62,22 @@ struct ShardCommand: ParsableCommand {
         guard parseByteSize(shardSize).map({ $0 > 0 }) == true else { throw ValidationError("--shard-size \(shardSize) is not a size (e.g. 64MiB)") }
         guard parseByteSize(maxLineBytes).map({ $0 > 0 }) == true else { throw ValidationError("--max-line-bytes \(maxLineBytes) is not a size (e.g. 64MiB)") }
         _ = try splits()
+        for st in stage where ShardCommand.stage(named: st) == nil {
+            throw ValidationError("unknown --stage \(st); known: format, answer, refusal, repetition, pii, pii-drop, dedup")
+        }
+    }
+
+    static func stage(named name: String) -> (any Stage)? {
+        switch name {
+        case "format": return FormatStage()
+        case "answer": return AnswerCheckStage()
+        case "refusal": return RefusalStage()
+        case "repetition": return RepetitionStage()
+        case "pii": return PIIStage()
+        case "pii-drop": return PIIStage(drop: true)
+        case "dedup": return ExactDedupStage(fields: ["question"])
+        default: return nil
+        }
     }
 
     func splits() throws -> [(name: String, fraction: Double)] {
@@ -87,7 +106,7 @@ struct ShardCommand: ParsableCommand {
         o.command = ["cotforge"] + CommandLine.arguments.dropFirst()
         let line = ProgressLine()
         let started = Date()
-        let result = try ShardJob(options: o).run { p in
+        let result = try ShardJob(options: o).run(stages: stage.compactMap(ShardCommand.stage(named:))) { p in
             guard !quiet else { return }
             let secs = max(Date().timeIntervalSince(started), 1e-3)
             line.update("shard: \(p.fileIndex + 1)/\(p.fileCount) \(p.file)  \(p.records) kept, \(p.rejected) rejected, \(p.shards) shards, \(formatBytes(p.totalBytesRead)) read (\(String(format: "%.0f", Double(p.totalBytesRead) / secs / 1e6)) MB/s)")

@@ -96,7 +96,7 @@ struct WordCounter: TokenCounter {
             default:
                 let q = "Q\(Int.random(in: 0..<150, using: &rng))"
                 let ans = ["\\boxed{\(i % 7)}", "<think>t</think>\\boxed{1}", "", "#### 3", "nothing", "I can't help with that.",
-                           "mail me: x@y.io", "again " + String(repeating: "and again ", count: 8)].randomElement(using: &rng)!
+                           "mail me: x@y.io", "again " + String(repeating: "and again ", count: 8), "so and again and then \\boxed{2}"].randomElement(using: &rng)!
                 var o = JSONObject([("id", .string("r\(i)")), ("question", .string(q)), ("answer", .string(ans)), ("gold", .string("\(i % 3)"))])
                 if Bool.random(using: &rng) { o["reasoning"] = .string((0..<Int.random(in: 0..<9, using: &rng)).map { "w\($0)" }.joined(separator: " ")) }
                 lines.append(JSONSerializer.string(.object(o)))
@@ -104,8 +104,10 @@ struct WordCounter: TokenCounter {
         }
         let input = try dir.write("in.jsonl", lines: lines)
         func run(slice: Int, of n: Int) throws -> (StageRunner.Result, Int, Int) {
+            var eval = EvalIndex(n: 3)
+            eval.add("so and again", file: "eval", line: 1, id: "e1")  // only in the answer made for it
             let runner = StageRunner(stages: [
-                PIIStage(drop: true), RefusalStage(), RepetitionStage(),
+                PIIStage(drop: true), RefusalStage(), DecontaminationStage(index: eval, fields: ["answer"]), RepetitionStage(),
                 FormatStage(requireThink: false), try LengthStage(bounds: [LengthStage.Bound(field: "reasoning", unit: .words, max: 5)]),
                 AnswerCheckStage(), ExactDedupStage(fields: ["question"]),
             ])

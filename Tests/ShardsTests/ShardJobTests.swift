@@ -295,3 +295,31 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
         #expect(e.hasConflict)
     }
 }
+
+@Suite struct ShardWithStagesTests {
+    @Test func stagesRunInsideShardAndCountInTheManifest() throws {
+        let dir = try TempDir()
+        let lines = (0..<40).map { i in
+            JSONSerializer.string(.object(JSONObject([("id", .string("r\(i)")), ("question", .string("q\(i % 30)")),
+                                                      ("reasoning", .string("think \(i)")), ("answer", .string(i % 4 == 0 ? "\\boxed{9}" : "\\boxed{\(i)}")),
+                                                      ("gold", .string("\(i)"))])))
+        } + ["{broken"]
+        let input = try dir.write("in.jsonl", lines: lines)
+        var o = ShardJob.Options()
+        o.inputs = [input]; o.outDir = dir.path + "/out"; o.splits = [("validation", 0.2)]
+        let r = try ShardJob(options: o).run(stages: [FormatStage(), AnswerCheckStage(), ExactDedupStage(fields: ["question"])])
+        let m = try JSONScanner.parse(try Data(contentsOf: URL(fileURLWithPath: dir.path + "/out/manifest.json"))).objectValue!
+        let names = m["stages"]!.arrayValue!.compactMap { $0.objectValue?["name"]?.stringValue }
+        #expect(names == ["read", "id", "format", "answer", "dedup", "split"])
+        // Mismatches: i ∈ {0, 4, …, 36} answer 9, gold i (10 records). Of the other 30, questions
+        // repeat for i + 30 ∈ {31, 33, 35, 37, 39} (5 records). Kept: 40 − 10 − 5 = 25.
+        #expect(r.droppedByReason["answer.mismatch"] == 10 && r.droppedByReason["json.syntax"] == 1)
+        #expect(r.droppedByReason["dedup.exact"] == 5)
+        #expect(r.kept == 25)
+        let report = Verifier.verify(dir.path + "/out")
+        #expect(report.ok, "\(report.problems)")
+        // Kept records carry the stage's annotations (pred, verdicts).
+        let train = try readSplit(dir.path + "/out", "train")
+        #expect(train.allSatisfy { (try? Example(json: $0))?.pred != nil })
+    }
+}
