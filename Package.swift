@@ -28,7 +28,7 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .target(name: "Hashing", dependencies: ["CCrypto"]),
         .target(name: "Corpus", dependencies: ["CZstd"]),
-        .target(name: "Shards", dependencies: ["Corpus", "Hashing", "CZstd"]),
+        .target(name: "Shards", dependencies: ["Corpus", "Hashing", "CZstd", "CArchive"]),
         // The engine knows nothing of corpora: GGUF, tensors, tokenizer, forward pass, fetch.
         // Optimized in debug builds too: the engine's loops run hundreds of times slower
         // unoptimized, which would make the real-model tests take many minutes.

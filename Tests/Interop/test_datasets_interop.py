@@ -7,6 +7,8 @@
 - Every shard is one zstd frame whose header carries its content size (checked with
   `zstandard`), and its SHA-256 (hashlib) matches the manifest.
 - `cotforge verify` exits 1 naming the file when a shard is damaged.
+- `cotforge export --format wds` tars are read by the `webdataset` package (and by `datasets`
+  as a webdataset) with the same records.
 
 Run: make test   (or COTFORGE_BIN=.build/debug/cotforge python3 -m pytest Tests/Interop)
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import webdataset
 import zstandard
 from datasets import load_dataset
 
@@ -175,3 +178,26 @@ def test_standard_input_and_inspect_json(built, tmp_path):
     reasoning = next(s for s in info["lengths_chars"] if s["field"] == "reasoning")
     lengths = sorted(len(r["reasoning"]) for r in records[:50])
     assert reasoning["max"] == lengths[-1] and reasoning["min"] == lengths[0]
+
+
+def test_webdataset_export_reads_back(built, tmp_path):
+    records, out = built
+    by_id = {r["id"]: r for r in records}
+    copy = tmp_path / "wds"
+    shutil.copytree(out, copy)
+    run("export", str(copy), "--format", "wds", "--shard-size", "64KiB")
+    for split in ("train", "validation", "test"):
+        tars = sorted(str(p) for p in (copy / "wds" / split).glob("*.tar"))
+        assert tars, split
+        n = 0
+        for s in webdataset.WebDataset(tars, shardshuffle=False).decode():
+            r = s["json"]
+            assert same(by_id[r["id"]], r)
+            want = (f"<think>\n{r['reasoning']}\n</think>\n\n" if r.get("reasoning") else "") + (r.get("answer") or "")
+            assert s["txt"] == want
+            n += 1
+        ds = load_dataset("webdataset", data_files={split: tars}, split=split)
+        assert ds.num_rows == n
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert set(manifest["exports"]["wds"]["splits"]) == {"train", "validation", "test"}
+    assert run("verify", str(copy)).returncode == 0

@@ -323,3 +323,50 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
         #expect(train.allSatisfy { (try? Example(json: $0))?.pred != nil })
     }
 }
+
+@Suite struct WebDatasetExportTests {
+    /// (member name, content) of a USTAR file, parsed by hand: 512-byte headers, name at 0,
+    /// size in octal at 124, content padded to 512.
+    static func members(_ path: String) throws -> [(String, [UInt8])] {
+        let b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var out: [(String, [UInt8])] = []
+        var at = 0
+        while at + 512 <= b.count, b[at] != 0 {
+            let name = String(decoding: b[at..<(at + 100)].prefix { $0 != 0 }, as: UTF8.self)
+            let sizeText = String(decoding: b[(at + 124)..<(at + 136)].prefix { $0 != 0 && $0 != 0x20 }, as: UTF8.self)
+            let size = Int(sizeText, radix: 8) ?? 0
+            out.append((name, Array(b[(at + 512)..<(at + 512 + size)])))
+            at += 512 + (size + 511) / 512 * 512
+        }
+        return out
+    }
+
+    @Test(arguments: [2_000, 1 << 20])
+    func samplesRoundTripAcrossShardSizes(limit: Int) throws {
+        let dir = try TempDir()
+        let records = randomRecords(60, seed: 4)
+        _ = try build([try dir.write("in.jsonl", lines: records)], dir.path + "/out", splits: [("validation", 0.0)])
+        let out = try WebDatasetExport.run(dataset: dir.path + "/out", sizeLimit: limit)
+        let shards = try #require(out["train"])
+        #expect(limit > 100_000 ? shards.count == 1 : shards.count > 5)
+        var samples: [String] = []
+        var lastKey = ""
+        for s in shards {
+            let data = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/out/" + s.path))
+            #expect(data.withUnsafeBytes { SHA256.hex(of: $0) } == s.sha256 && data.count == s.bytes)
+            let ms = try Self.members(dir.path + "/out/" + s.path)
+            #expect(ms.count == 2 * s.records)
+            for pair in stride(from: 0, to: ms.count, by: 2) {
+                let (j, t) = (ms[pair], ms[pair + 1])
+                let key = String(j.0.dropLast(5))
+                #expect(j.0 == key + ".json" && t.0 == key + ".txt" && !key.contains(".") && key > lastKey)
+                lastKey = key
+                let e = try Example(bytes: j.1.withUnsafeBytes { $0 })
+                #expect(String(decoding: t.1, as: UTF8.self) == WebDatasetExport.assistantText(e))
+                samples.append(String(decoding: j.1, as: UTF8.self))
+            }
+        }
+        #expect(samples == (try readSplit(dir.path + "/out", "train")))
+        #expect(Verifier.verify(dir.path + "/out").ok)
+    }
+}

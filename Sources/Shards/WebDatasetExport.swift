@@ -1,0 +1,134 @@
+import CArchive
+import Corpus
+import Foundation
+import Hashing
+
+/// Writes WebDataset shards: USTAR tar files (through libarchive) in which each sample is a
+/// group of adjacent members sharing a key: `KEY.json` (the record) and `KEY.txt` (the
+/// assistant turn as trained on: `<think>\n{reasoning}\n</think>\n\n{answer}`, or the answer
+/// alone). Keys are zero-padded positions (no dots, which webdataset reads as extensions).
+/// Members carry a fixed time stamp, so the same records give the same bytes.
+final class TarShardWriter {
+    let directory: String
+    let sizeLimit: Int
+    private var archive: OpaquePointer? = nil
+    private var tempPath = ""
+    private var bytes = 0
+    private var records = 0
+    private(set) var shards: [ShardInfo] = []
+
+    init(directory: String, sizeLimit: Int) {
+        self.directory = directory
+        self.sizeLimit = max(1, sizeLimit)
+    }
+
+    private func open() throws {
+        let name = String(format: "data-%06d.tar", shards.count)
+        tempPath = "\(directory)/\(name).tmp-\(getpid())"
+        guard let a = archive_write_new() else { throw FileError(path: tempPath, message: "libarchive: out of memory") }
+        archive_write_set_format_ustar(a)
+        guard archive_write_open_filename(a, tempPath) == ARCHIVE_OK else {
+            let msg = archive_error_string(a).map { String(cString: $0) } ?? "unknown error"
+            archive_write_free(a)
+            throw FileError(path: tempPath, message: "cannot create: \(msg)")
+        }
+        archive = a
+        bytes = 0
+        records = 0
+    }
+
+    /// Adds one sample; starts a new shard first when this one is full.
+    func add(key: String, members: [(ext: String, data: [UInt8])]) throws {
+        let size = members.reduce(0) { $0 + 512 + ($1.data.count + 511) / 512 * 512 }
+        if archive != nil && records > 0 && bytes + size > sizeLimit { try close() }
+        if archive == nil { try open() }
+        guard let a = archive else { return }
+        for m in members {
+            guard let e = archive_entry_new() else { throw FileError(path: tempPath, message: "libarchive: out of memory") }
+            defer { archive_entry_free(e) }
+            archive_entry_set_pathname(e, "\(key).\(m.ext)")
+            archive_entry_set_size(e, Int64(m.data.count))
+            archive_entry_set_filetype(e, cf_ae_ifreg)
+            archive_entry_set_perm(e, 0o644)
+            archive_entry_set_mtime(e, 0, 0)
+            guard archive_write_header(a, e) == ARCHIVE_OK else {
+                throw FileError(path: tempPath, message: "cannot write \(key).\(m.ext): " + (archive_error_string(a).map { String(cString: $0) } ?? "?"))
+            }
+            let n = m.data.withUnsafeBytes { archive_write_data(a, $0.baseAddress, $0.count) }
+            guard n == m.data.count else { throw FileError(path: tempPath, message: "short write of \(key).\(m.ext)") }
+        }
+        bytes += size
+        records += 1
+    }
+
+    /// Completes the current shard: closes the tar, hashes it, renames it into place.
+    func close() throws {
+        guard let a = archive else { return }
+        archive = nil
+        let ok = archive_write_close(a) == ARCHIVE_OK
+        archive_write_free(a)
+        guard ok else { throw FileError(path: tempPath, message: "cannot finish the tar") }
+        let name = String(format: "data-%06d.tar", shards.count)
+        let final = "\(directory)/\(name)"
+        guard rename(tempPath, final) == 0 else { throw FileError.errno(final, "cannot move into place") }
+        let data = try Data(contentsOf: URL(fileURLWithPath: final))
+        shards.append(ShardInfo(path: final, records: records, bytes: data.count, uncompressedBytes: data.count,
+                                sha256: data.withUnsafeBytes { SHA256.hex(of: $0) }))
+    }
+}
+
+/// `cotforge export DIR --format wds`: the dataset's splits as WebDataset tar shards under
+/// `DIR/wds/SPLIT/`, listed (path, records, bytes, sha256) in the manifest under `exports.wds`.
+public enum WebDatasetExport {
+    /// The text a model is trained on for a record: the assistant turn.
+    public static func assistantText(_ r: Example) -> String {
+        let answer = r.answer ?? ""
+        guard let reasoning = r.reasoning, !reasoning.isEmpty else { return answer }
+        return "<think>\n\(reasoning)\n</think>\n\n\(answer)"
+    }
+
+    public static func run(dataset dir: String, sizeLimit: Int = 256 << 20, progress: (String) -> Void = { _ in }) throws -> [String: [ShardInfo]] {
+        let manifestPath = dir + "/manifest.json"
+        guard let data = FileManager.default.contents(atPath: manifestPath),
+              case .object(var m) = try JSONScanner.parse(data), let splits = m["splits"]?.objectValue else {
+            throw FileError(path: manifestPath, message: "missing or unreadable", hint: "export a dataset built by cotforge shard")
+        }
+        let fm = FileManager.default
+        let root = dir + "/wds"
+        if fm.fileExists(atPath: root) { try fm.removeItem(atPath: root) }
+        var result: [String: [ShardInfo]] = [:]
+        var exportSplits = JSONObject()
+        for (split, v) in splits {
+            let shardList = v.objectValue?["shards"]?.arrayValue?.compactMap { $0.objectValue?["path"]?.stringValue } ?? []
+            guard !shardList.isEmpty else { continue }
+            let folder = "\(root)/\(split)"
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let writer = TarShardWriter(directory: folder, sizeLimit: sizeLimit)
+            var index = 0
+            for rel in shardList {
+                progress("\(split): \(rel)")
+                try LineReader(try openInput("\(dir)/\(rel)")).forEachLine { line in
+                    let record = try Example(bytes: line.bytes)
+                    try writer.add(key: String(format: "%09d", index), members: [
+                        ("json", Array(line.bytes)), ("txt", Array(assistantText(record).utf8)),
+                    ])
+                    index += 1
+                }
+            }
+            try writer.close()
+            let infos = writer.shards.map { s -> ShardInfo in
+                var r = s
+                r.path = String(s.path.dropFirst(dir.count + 1))
+                return r
+            }
+            result[split] = infos
+            exportSplits[split] = ShardJob.fileset(infos)
+        }
+        var exports = m["exports"]?.objectValue ?? JSONObject()
+        exports["wds"] = .object(JSONObject([("format", .string("webdataset")), ("members", .array([.string("json"), .string("txt")])),
+                                             ("splits", .object(exportSplits))]))
+        m["exports"] = .object(exports)
+        try writeText(JSONSerializer.pretty(.object(m)), to: manifestPath)
+        return result
+    }
+}
