@@ -54,24 +54,36 @@ STEPS = 64
 TOPK_STEPS = 4
 
 
-def write_f32_copy(src, dst):
-    """Every tensor of `src` dequantized to F32 by gguf-py, metadata copied."""
+def copy_model(src, dst, arch=None, pre=None, f32=False, extra=None):
+    """A copy of the GGUF `src` written by gguf-py: metadata copied (keys renamed when `arch`
+    changes the architecture), `tokenizer.ggml.pre` replaced by `pre`, tensors dequantized to
+    F32 when `f32`, and `extra` tensors added."""
     r = gguf.GGUFReader(src)
-    w = gguf.GGUFWriter(dst, arch=bytes(r.fields["general.architecture"].parts[-1]).decode())
+    old_arch = bytes(r.fields["general.architecture"].parts[-1]).decode()
+    arch = arch or old_arch
+    w = gguf.GGUFWriter(dst, arch=arch)
     for k, f in r.fields.items():
         if k.startswith("GGUF.") or k == "general.architecture":
             continue
+        key = k.replace(old_arch + ".", arch + ".", 1) if k.startswith(old_arch + ".") else k
         t = f.types[0]
-        if t == gguf.GGUFValueType.ARRAY:
+        if key == "tokenizer.ggml.pre" and pre:
+            w.add_key_value(key, pre, t)
+        elif t == gguf.GGUFValueType.ARRAY:
             et = f.types[-1]
             vals = [bytes(f.parts[i]).decode() if et == gguf.GGUFValueType.STRING else f.parts[i].tolist()[0] for i in f.data]
-            w.add_key_value(k, vals, t, sub_type=et)
+            w.add_key_value(key, vals, t, sub_type=et)
         elif t == gguf.GGUFValueType.STRING:
-            w.add_key_value(k, bytes(f.parts[f.data[0]]).decode(), t)
+            w.add_key_value(key, bytes(f.parts[f.data[0]]).decode(), t)
         else:
-            w.add_key_value(k, f.parts[f.data[0]].tolist()[0], t)
+            w.add_key_value(key, f.parts[f.data[0]].tolist()[0], t)
     for t in r.tensors:
-        w.add_tensor(t.name, gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32))
+        if f32 or t.tensor_type == gguf.GGMLQuantizationType.F32:
+            w.add_tensor(t.name, gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32))
+        else:
+            w.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
+    for name, arr in (extra or {}).items():
+        w.add_tensor(name, arr)
     w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
 
 
@@ -126,7 +138,7 @@ def main(path):
 
     with tempfile.TemporaryDirectory() as tmp:
         f32_path = f"{tmp}/f32.gguf"
-        write_f32_copy(path, f32_path)
+        copy_model(path, f32_path, f32=True)
         exact = Llama(model_path=f32_path, n_ctx=1024, n_threads=1, n_threads_batch=1, seed=0, verbose=False,
                       logits_all=True, type_k=0, type_v=0, flash_attn=False)
         for c in chats:

@@ -25,37 +25,7 @@ import numpy as np
 from llama_cpp import Llama
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from llama_cpp_reference import TRICKY  # noqa: E402
-
-
-def copy_model(src, dst, arch=None, pre=None, f32=False, extra=None):
-    r = gguf.GGUFReader(src)
-    old_arch = bytes(r.fields["general.architecture"].parts[-1]).decode()
-    arch = arch or old_arch
-    w = gguf.GGUFWriter(dst, arch=arch)
-    for k, f in r.fields.items():
-        if k.startswith("GGUF.") or k == "general.architecture":
-            continue
-        key = k.replace(old_arch + ".", arch + ".", 1) if k.startswith(old_arch + ".") else k
-        t = f.types[0]
-        if key == "tokenizer.ggml.pre" and pre:
-            w.add_key_value(key, pre, t)
-        elif t == gguf.GGUFValueType.ARRAY:
-            et = f.types[-1]
-            vals = [bytes(f.parts[i]).decode() if et == gguf.GGUFValueType.STRING else f.parts[i].tolist()[0] for i in f.data]
-            w.add_key_value(key, vals, t, sub_type=et)
-        elif t == gguf.GGUFValueType.STRING:
-            w.add_key_value(key, bytes(f.parts[f.data[0]]).decode(), t)
-        else:
-            w.add_key_value(key, f.parts[f.data[0]].tolist()[0], t)
-    for t in r.tensors:
-        if f32 or t.tensor_type == gguf.GGMLQuantizationType.F32:
-            w.add_tensor(t.name, gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32))
-        else:
-            w.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
-    for name, arr in (extra or {}).items():
-        w.add_tensor(name, arr)
-    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+from llama_cpp_reference import TRICKY, copy_model  # noqa: E402
 
 
 def bias(layer, kind, n):

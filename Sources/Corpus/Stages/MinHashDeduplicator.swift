@@ -233,13 +233,14 @@ public struct MinHashDeduplicator {
         }
     }
 
-    /// The metric a survivor rule minimises.
-    public func metric(_ r: Example, index: Int) -> Double {
+    /// The metric the survivor rule minimises, for a record at `position` whose key text is
+    /// `text` (`score` is read only for `highest-score`).
+    public func metric(position: Int, text: String, score: () -> Double?) -> Double {
         switch options.survivor {
-        case .first: return Double(index)
-        case .shortest: return Double(r[options.field]?.stringValue?.unicodeScalars.count ?? 0)
-        case .longest: return -Double(r[options.field]?.stringValue?.unicodeScalars.count ?? 0)
-        case .highestScore: return -(r[options.scoreField]?.doubleValue ?? -.infinity)
+        case .first: return Double(position)
+        case .shortest: return Double(text.unicodeScalars.count)
+        case .longest: return -Double(text.unicodeScalars.count)
+        case .highestScore: return -(score() ?? -.infinity)
         }
     }
 }

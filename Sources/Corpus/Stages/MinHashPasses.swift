@@ -71,13 +71,7 @@ public struct MinHashPasses {
                 position += 1
                 guard position % count == index else { return }
                 let text = line.string(dedup.options.field) ?? ""
-                let metric: Double
-                switch dedup.options.survivor {
-                case .first: metric = Double(position)
-                case .shortest: metric = Double(text.unicodeScalars.count)
-                case .longest: metric = -Double(text.unicodeScalars.count)
-                case .highestScore: metric = -(line.value(dedup.options.scoreField)?.doubleValue ?? -.infinity)
-                }
+                let metric = dedup.metric(position: position, text: text) { line.value(dedup.options.scoreField)?.doubleValue }
                 words.append(UInt64(position))
                 words.append(metric.bitPattern)
                 words += dedup.bandKeys(dedup.signature(dedup.shingles(text)))

@@ -42,13 +42,7 @@ public final class NearDedupJob {
         for (fi, path) in paths.enumerated() {
             try RecordReader(path: path, options: readOptions).forEach({ line in
                 let text = line.string(dedup.options.field) ?? ""
-                let metric: Double
-                switch dedup.options.survivor {
-                case .first: metric = Double(n)
-                case .shortest: metric = Double(text.unicodeScalars.count)
-                case .longest: metric = -Double(text.unicodeScalars.count)
-                case .highestScore: metric = -(line.value(dedup.options.scoreField)?.doubleValue ?? -.infinity)
-                }
+                let metric = dedup.metric(position: n, text: text) { line.value(dedup.options.scoreField)?.doubleValue }
                 index.add(dedup.bandKeys(dedup.signature(dedup.shingles(text))), metric: metric)
                 origin.append((Int32(fi), Int32(clamping: line.line)))
                 n += 1
