@@ -1,0 +1,249 @@
+import Corpus
+import Foundation
+import Hashing
+
+/// JSON text exactly as Python's `json.dumps` writes it by default (separators ", " and ": ",
+/// non-ASCII as \uXXXX, floats in their shortest repr), for MDS `json` columns and index files.
+enum PythonJSON {
+    static func dumps(_ v: JSONValue, sortKeys: Bool = false) -> String {
+        var s = ""
+        write(v, sortKeys: sortKeys, into: &s)
+        return s
+    }
+
+    static func write(_ v: JSONValue, sortKeys: Bool, into s: inout String) {
+        switch v {
+        case .null: s += "null"
+        case .bool(let b): s += b ? "true" : "false"
+        case .number(let n):
+            if JSONKind.ofNumberLexeme(n) == .integer { s += n } else { s += Double(n).map { $0.description } ?? n }
+        case .string(let t): string(t, into: &s)
+        case .array(let a):
+            s += "["
+            for (i, x) in a.enumerated() { if i > 0 { s += ", " }; write(x, sortKeys: sortKeys, into: &s) }
+            s += "]"
+        case .object(let o):
+            s += "{"
+            let pairs = sortKeys ? o.sorted { $0.0 < $1.0 } : Array(o)
+            for (i, (k, x)) in pairs.enumerated() {
+                if i > 0 { s += ", " }
+                string(k, into: &s); s += ": "
+                write(x, sortKeys: sortKeys, into: &s)
+            }
+            s += "}"
+        }
+    }
+
+    static func string(_ t: String, into s: inout String) {
+        s += "\""
+        for u in t.unicodeScalars {
+            switch u {
+            case "\"": s += "\\\""
+            case "\\": s += "\\\\"
+            case "\n": s += "\\n"
+            case "\r": s += "\\r"
+            case "\t": s += "\\t"
+            case "\u{08}": s += "\\b"
+            case "\u{0C}": s += "\\f"
+            default:
+                if u.value < 0x20 || u.value > 0x7E && u.value != 0x7F {
+                    func hex(_ x: UInt32) -> String { let h = String(x, radix: 16); return String(repeating: "0", count: 4 - h.count) + h }
+                    if u.value > 0xFFFF {
+                        let v = u.value - 0x10000
+                        s += "\\u" + hex(0xD800 + (v >> 10)) + "\\u" + hex(0xDC00 + (v & 0x3FF))
+                    } else {
+                        s += "\\u" + hex(u.value)
+                    }
+                } else {
+                    s.unicodeScalars.append(u)
+                }
+            }
+        }
+        s += "\""
+    }
+}
+
+/// MosaicML streaming's MDS format (version 2), written the way its `MDSWriter` writes it:
+/// `index.json` listing the shards, each shard `[n: u32][n+1 offsets: u32][its config JSON]`
+/// then the samples, a sample being the u32 sizes of its variable-size columns followed by the
+/// columns in name order (`str` UTF-8, `int` 8-byte little-endian, `json` as Python's
+/// json.dumps). A shard closes when the next sample would pass `size_limit`; with compression
+/// each shard is also written as one zstd frame (`shard.NNNNN.mds.zstd`, content size in the
+/// header). Checked against golden shards made by the real MDSWriter.
+public struct MDSWriter {
+    public enum Encoding: String, Sendable { case str, int, json }
+
+    public let columns: [(name: String, encoding: Encoding)]
+    public let sizeLimit: Int
+    /// zstd level, or nil for no compression.
+    public let zstdLevel: Int32?
+    let folder: String
+    private var samples: [[UInt8]] = []
+    private var shardSize: Int
+    private let config: [UInt8]
+    private(set) var index: [JSONValue] = []
+    private(set) var written: [ShardInfo] = []
+
+    public init(folder: String, columns: [(name: String, encoding: Encoding)], sizeLimit: Int = 1 << 26, zstdLevel: Int32? = 3) {
+        self.folder = folder
+        self.columns = columns.sorted { $0.name < $1.name }
+        self.sizeLimit = sizeLimit
+        self.zstdLevel = zstdLevel
+        config = Array(PythonJSON.dumps(MDSWriter.configValue(self.columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel), sortKeys: true).utf8)
+        shardSize = 8 + config.count
+    }
+
+    static func configValue(_ columns: [(name: String, encoding: Encoding)], sizeLimit: Int, zstdLevel: Int32?) -> JSONValue {
+        .object(JSONObject([
+            ("column_encodings", .array(columns.map { .string($0.encoding.rawValue) })),
+            ("column_names", .array(columns.map { .string($0.name) })),
+            ("column_sizes", .array(columns.map { $0.encoding == .int ? .int(8) : .null })),
+            ("compression", zstdLevel.map { .string("zstd:\($0)") } ?? .null),
+            ("format", .string("mds")), ("hashes", .array([])), ("size_limit", .int(sizeLimit)), ("version", .int(2)),
+        ]))
+    }
+
+    /// The bytes of one sample; throws when a str/int column is missing or of another kind.
+    func encode(_ r: Example) throws -> [UInt8] {
+        var sizes: [UInt8] = [], data: [UInt8] = []
+        for (name, enc) in columns {
+            let v = r[name]
+            var bytes: [UInt8]
+            switch enc {
+            case .str:
+                guard let s = v?.stringValue else { throw ShardJobError(message: "record \(r.id ?? "?"): MDS column \(name) needs a string", hint: nil) }
+                bytes = Array(s.utf8)
+            case .int:
+                guard let n = v?.intValue else { throw ShardJobError(message: "record \(r.id ?? "?"): MDS column \(name) needs an integer", hint: nil) }
+                bytes = withUnsafeBytes(of: Int64(n).littleEndian) { Array($0) }
+                data += bytes
+                continue
+            case .json:
+                bytes = Array(PythonJSON.dumps(v ?? .null).utf8)
+            }
+            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { sizes += $0 }
+            data += bytes
+        }
+        return sizes + data
+    }
+
+    public mutating func write(_ r: Example) throws {
+        let sample = try encode(r)
+        if sizeLimit < shardSize + sample.count + 4 { try flush() }
+        samples.append(sample)
+        shardSize += sample.count + 4
+    }
+
+    /// The uncompressed bytes of the shard being built.
+    func shardBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        withUnsafeBytes(of: UInt32(samples.count).littleEndian) { out += $0 }
+        var offset = UInt32(4 + 4 * (samples.count + 1) + config.count)
+        withUnsafeBytes(of: offset.littleEndian) { out += $0 }
+        for s in samples { offset += UInt32(s.count); withUnsafeBytes(of: offset.littleEndian) { out += $0 } }
+        out += config
+        for s in samples { out += s }
+        return out
+    }
+
+    public mutating func flush() throws {
+        let raw = shardBytes()
+        let n = index.count
+        let rawName = String(format: "shard.%05d.mds", n)
+        var entry = MDSWriter.configValue(columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel).objectValue!
+        entry["raw_data"] = .object(JSONObject([("basename", .string(rawName)), ("bytes", .int(raw.count)), ("hashes", .object(JSONObject()))]))
+        entry["samples"] = .int(samples.count)
+        var file = raw, fileName = rawName
+        if let level = zstdLevel {
+            let compressor = try ZstdCompressor(level: level)
+            file = try raw.withUnsafeBytes { try compressor.compressFrame($0) { Array($0) } }
+            fileName = rawName + ".zstd"
+            entry["zip_data"] = .object(JSONObject([("basename", .string(fileName)), ("bytes", .int(file.count)), ("hashes", .object(JSONObject()))]))
+        } else {
+            entry["zip_data"] = .null
+        }
+        let sink = try FileSink(path: "\(folder)/\(fileName)", durable: false)
+        try file.withUnsafeBytes { try sink.write($0) }
+        try sink.finish()
+        index.append(.object(entry))
+        written.append(ShardInfo(path: "\(folder)/\(fileName)", records: samples.count, bytes: file.count,
+                                 uncompressedBytes: raw.count, sha256: SHA256.hex(of: file)))
+        samples.removeAll()
+        shardSize = 8 + config.count
+    }
+
+    /// Flushes the last shard and writes `index.json`.
+    public mutating func finish() throws {
+        if !samples.isEmpty { try flush() }
+        let doc = JSONValue.object(JSONObject([("shards", .array(index)), ("version", .int(2))]))
+        try writeText(PythonJSON.dumps(doc, sortKeys: true), to: "\(folder)/index.json")
+    }
+
+    /// Columns for a set of records: `str` / `int` for fields every record has with that kind,
+    /// `json` for everything else (absent values become null).
+    public static func columns(for records: some Sequence<Example>) -> [(name: String, encoding: Encoding)] {
+        var seen: [String: (count: Int, kinds: Set<JSONKind>)] = [:]
+        var order: [String] = []
+        var total = 0
+        for r in records {
+            total += 1
+            for (k, v) in r.fields {
+                if seen[k] == nil { order.append(k); seen[k] = (0, []) }
+                seen[k]!.count += 1
+                seen[k]!.kinds.insert(v.kind == .integer && v.intValue == nil ? .number : v.kind)
+            }
+        }
+        return order.map { k in
+            let s = seen[k]!
+            guard s.count == total, s.kinds.count == 1 else { return (k, .json) }
+            switch s.kinds.first! {
+            case .string: return (k, .str)
+            case .integer: return (k, .int)
+            default: return (k, .json)
+            }
+        }
+    }
+}
+
+/// `cotforge export DIR --format mds`: each split as an MDS dataset under `DIR/mds/SPLIT/`
+/// (columns derived from the split's records in a first pass), listed in the manifest under
+/// `exports.mds`. Read it with `streaming.StreamingDataset(local="DIR/mds/SPLIT")`.
+public enum MDSExport {
+    public static func run(dataset dir: String, sizeLimit: Int = 1 << 26, zstdLevel: Int32? = 3,
+                           progress: (String) -> Void = { _ in }) throws -> [String: [ShardInfo]] {
+        let manifestPath = dir + "/manifest.json"
+        guard let data = FileManager.default.contents(atPath: manifestPath),
+              case .object(var m) = try JSONScanner.parse(data), let splits = m["splits"]?.objectValue else {
+            throw FileError(path: manifestPath, message: "missing or unreadable", hint: "export a dataset built by cotforge shard")
+        }
+        let fm = FileManager.default
+        let root = dir + "/mds"
+        if fm.fileExists(atPath: root) { try fm.removeItem(atPath: root) }
+        var result: [String: [ShardInfo]] = [:]
+        var exportSplits = JSONObject()
+        for (split, v) in splits {
+            let shardList = v.objectValue?["shards"]?.arrayValue?.compactMap { $0.objectValue?["path"]?.stringValue } ?? []
+            guard !shardList.isEmpty else { continue }
+            func records(_ body: (Example) throws -> Void) throws {
+                for rel in shardList { try LineReader(try openInput("\(dir)/\(rel)")).forEachLine { try body(try Example(bytes: $0.bytes)) } }
+            }
+            progress("\(split): columns")
+            var all: [Example] = []
+            try records { all.append($0) }
+            let folder = "\(root)/\(split)"
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            var w = MDSWriter(folder: folder, columns: MDSWriter.columns(for: all), sizeLimit: sizeLimit, zstdLevel: zstdLevel)
+            progress("\(split): shards")
+            for r in all { try w.write(r) }
+            try w.finish()
+            let infos = w.written.map { s -> ShardInfo in var r = s; r.path = String(s.path.dropFirst(dir.count + 1)); return r }
+            result[split] = infos
+            exportSplits[split] = ShardJob.fileset(infos)
+        }
+        var exports = m["exports"]?.objectValue ?? JSONObject()
+        exports["mds"] = .object(JSONObject([("format", .string("mds")), ("version", .int(2)), ("splits", .object(exportSplits))]))
+        m["exports"] = .object(exports)
+        try writeText(JSONSerializer.pretty(.object(m)), to: manifestPath)
+        return result
+    }
+}

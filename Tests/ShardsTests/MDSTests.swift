@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import Corpus
+@testable import Shards
+import TestSupport
+
+/// Our MDS writer against golden shards written by MosaicML streaming's own MDSWriter
+/// (Fixtures/mds-golden, from scripts/reference/make_mds_golden.py): the same columns, the same
+/// index fields, and byte-identical shards before compression.
+@Suite struct MDSGoldenTests {
+    static var golden: URL { Bundle.module.url(forResource: "mds-golden", withExtension: nil, subdirectory: "Fixtures")! }
+
+    static func records() throws -> [Example] {
+        var out: [Example] = []
+        try LineReader(try openInput(golden.appendingPathComponent("records.jsonl").path)).forEachLine { out.append(try Example(bytes: $0.bytes)) }
+        return out
+    }
+
+    @Test(arguments: [("plain", Int32?.none, 1 << 26), ("zstd", Int32?.some(3), 2048)])
+    func matchesMDSWriter(_ name: String, _ level: Int32?, _ limit: Int) throws {
+        let dir = try TempDir()
+        let recs = try Self.records()
+        var w = MDSWriter(folder: dir.path, columns: MDSWriter.columns(for: recs), sizeLimit: limit, zstdLevel: level)
+        for r in recs { try w.write(r) }
+        try w.finish()
+        let theirs = try JSONScanner.parse(Data(contentsOf: Self.golden.appendingPathComponent("\(name)/index.json"))).objectValue!
+        let ours = try JSONScanner.parse(Data(contentsOf: URL(fileURLWithPath: dir.path + "/index.json"))).objectValue!
+        let ts = theirs["shards"]!.arrayValue!, os = ours["shards"]!.arrayValue!
+        #expect(os.count == ts.count)
+        for (o, t) in zip(os.map { $0.objectValue! }, ts.map { $0.objectValue! }) {
+            for key in ["column_encodings", "column_names", "column_sizes", "compression", "format", "hashes", "raw_data", "samples", "size_limit", "version"] {
+                #expect(o[key] == t[key], "\(name) \(key)")
+            }
+            let rawName = t["raw_data"]!.objectValue!["basename"]!.stringValue!
+            if let zip = t["zip_data"]?.objectValue {
+                let zipName = zip["basename"]!.stringValue!
+                #expect(o["zip_data"]?.objectValue?["basename"]?.stringValue == zipName)
+                let theirRaw = try Data(contentsOf: Self.golden.appendingPathComponent("\(name)/\(zipName)")).withUnsafeBytes { try zstdDecompress($0) }
+                let ourRaw = try Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/\(zipName)")).withUnsafeBytes { try zstdDecompress($0) }
+                #expect(ourRaw == theirRaw, "\(zipName) before compression")
+            } else {
+                #expect(o["zip_data"] == .null)
+                let theirs = try Data(contentsOf: Self.golden.appendingPathComponent("\(name)/\(rawName)"))
+                let ourBytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/\(rawName)"))
+                #expect(ourBytes == theirs, "\(rawName)")
+            }
+        }
+        // The index files are the same text, apart from the compressed sizes.
+        if level == nil {
+            #expect(try String(contentsOf: URL(fileURLWithPath: dir.path + "/index.json"), encoding: .utf8)
+                    == String(contentsOf: Self.golden.appendingPathComponent("plain/index.json"), encoding: .utf8))
+        }
+    }
+
+    @Test func pythonJSONMatchesJsonDumps() {
+        // Values of Python's json.dumps, written here by hand.
+        #expect(PythonJSON.dumps(.string("é😀\u{7F}\u{01}\"\\/")) == #""\u00e9\ud83d\ude00\u007f\u0001\"\\/""#.replacingOccurrences(of: "\\u007f", with: "\u{7F}"))
+        #expect(PythonJSON.dumps(.object(JSONObject([("b", .number("1.50")), ("a", .array([.null, .bool(true), .number("1e-05")]))]))) == #"{"b": 1.5, "a": [null, true, 1e-05]}"#)
+        #expect(PythonJSON.dumps(.object(JSONObject([("b", .int(1)), ("a", .int(2))])), sortKeys: true) == #"{"a": 2, "b": 1}"#)
+    }
+}
