@@ -184,6 +184,19 @@ public enum Schemas {
         "blank_lines": {"type": "integer", "minimum": 0}
       }
     },
+    "sources": {
+      "type": "array",
+      "description": "The (source.name, source.license) pairs of the kept records.",
+      "items": {"type": "object", "properties": {"name": {"type": "string"}, "license": {"type": "string"}}}
+    },
+    "exports": {
+      "type": "object",
+      "description": "Other formats written from the data: mds (MosaicML streaming), wds (WebDataset); per split the files with records, bytes and sha256.",
+      "properties": {
+        "mds": {"type": "object", "properties": {"splits": {"type": "object", "additionalProperties": {"$ref": "#/$defs/fileset"}}}},
+        "wds": {"type": "object", "properties": {"splits": {"type": "object", "additionalProperties": {"$ref": "#/$defs/fileset"}}}}
+      }
+    },
     "stages": {
       "type": "array",
       "items": {

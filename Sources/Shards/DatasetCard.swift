@@ -12,6 +12,17 @@ public struct DatasetCard {
     public var sketch: FeatureSketch
     public var manifest: JSONValue
 
+    /// Re-renders the body of a dataset folder's card from its manifest (after an export added
+    /// formats), keeping the front matter as it is.
+    public static func refresh(dataset dir: String) throws {
+        let path = dir + "/README.md"
+        guard let data = FileManager.default.contents(atPath: dir + "/manifest.json"), let old = FileManager.default.contents(atPath: path),
+              case .object(let m) = try JSONScanner.parse(data) else { return }
+        let text = String(decoding: old, as: UTF8.self)
+        guard text.hasPrefix("---\n"), let end = text.range(of: "\n---\n", range: text.index(text.startIndex, offsetBy: 3)..<text.endIndex) else { return }
+        try writeText(String(text[..<end.upperBound]) + "\n" + body(name: m["name"]?.stringValue ?? "dataset", manifest: .object(m)), to: path)
+    }
+
     public init(name: String, license: String, splits: [(String, Int, Int)], sketch: FeatureSketch, manifest: JSONValue) {
         self.name = name; self.license = license; self.splits = splits; self.sketch = sketch; self.manifest = manifest
     }
@@ -61,7 +72,12 @@ public struct DatasetCard {
             y.append("  - name: \(s)\n    num_bytes: \(bytes)\n    num_examples: \(n)")
         }
         y.append("---")
+        return y.joined(separator: "\n") + "\n\n" + DatasetCard.body(name: name, manifest: manifest)
+    }
 
+    /// The card's body, from the manifest alone: splits, drops, how it was built, sources and
+    /// licenses, and how to load each exported format.
+    static func body(name: String, manifest: JSONValue) -> String {
         var b: [String] = []
         b.append("# \(name)")
         b.append("")
@@ -70,9 +86,9 @@ public struct DatasetCard {
         b.append("| split | records | shards |")
         b.append("|---|---:|---:|")
         let splitsObj = manifest.objectValue?["splits"]?.objectValue ?? JSONObject()
-        for (s, n, _) in splits {
-            let shards = splitsObj[s]?.objectValue?["shards"]?.arrayValue?.count ?? 0
-            b.append("| \(s) | \(n) | \(shards) |")
+        for (s, v) in splitsObj {
+            let o = v.objectValue
+            b.append("| \(s) | \(o?["records"]?.intValue ?? 0) | \(o?["shards"]?.arrayValue?.count ?? 0) |")
         }
         if let counts = manifest.objectValue?["counts"]?.objectValue {
             let input = counts["in"]?.intValue ?? 0, dropped = counts["dropped"]?.intValue ?? 0
@@ -85,6 +101,42 @@ public struct DatasetCard {
                 for (k, v) in reasons { b.append("| `\(k)` | \(v.intValue ?? 0) |") }
             }
         }
+        let mo = manifest.objectValue ?? JSONObject()
+        b.append("")
+        b.append("## How it was built")
+        b.append("")
+        if let cmd = mo["command"]?.arrayValue?.compactMap(\.stringValue), !cmd.isEmpty {
+            b.append("```sh")
+            b.append(cmd.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))
+            b.append("```")
+            b.append("")
+        }
+        if let opts = mo["options"]?.objectValue {
+            let fractions = (opts["splits"]?.objectValue ?? JSONObject()).map { "\($0)=\(PythonJSON.dumps($1))" }.joined(separator: ", ")
+            b.append("Splits by a hash of `\(opts["split_key"]?.stringValue ?? "question")` with seed \(opts["seed"].map { PythonJSON.dumps($0) } ?? "?")" + (fractions.isEmpty ? "" : " (\(fractions), the rest train)") + "; records sharing it share a split.")
+            b.append("")
+        }
+        if let stages = mo["stages"]?.arrayValue?.compactMap(\.objectValue), !stages.isEmpty {
+            b.append("| stage | in | kept | dropped |")
+            b.append("|---|---:|---:|---|")
+            for st in stages {
+                let drops = (st["dropped"]?.objectValue ?? JSONObject()).map { "`\($0)` \($1.intValue ?? 0)" }.joined(separator: ", ")
+                b.append("| \(st["name"]?.stringValue ?? "?") | \(st["in"]?.intValue ?? 0) | \(st["kept"]?.intValue ?? 0) | \(drops.isEmpty ? "—" : drops) |")
+            }
+        }
+        let sources = (mo["sources"]?.arrayValue ?? []).compactMap(\.objectValue)
+        if !sources.isEmpty {
+            b.append("")
+            b.append("## Sources and licenses")
+            b.append("")
+            b.append("| source | license |")
+            b.append("|---|---|")
+            for src in sources.prefix(50) {
+                let n = src["name"]?.stringValue ?? "", l = src["license"]?.stringValue ?? ""
+                b.append("| \(n.isEmpty ? "(unnamed)" : n) | \(l.isEmpty ? "(not given)" : l) |")
+            }
+            if sources.count > 50 { b.append("| … \(sources.count - 50) more | |") }
+        }
         b.append("")
         b.append("## Load it")
         b.append("")
@@ -92,8 +144,27 @@ public struct DatasetCard {
         b.append("from datasets import load_dataset")
         b.append("ds = load_dataset(\"path/to/\(name)\")  # the folder holding this README")
         b.append("```")
+        let exports = mo["exports"]?.objectValue ?? JSONObject()
+        if exports["mds"] != nil {
+            b.append("")
+            b.append("MosaicML streaming (the `mds/` folder, one per split):")
+            b.append("")
+            b.append("```python")
+            b.append("from streaming import StreamingDataset")
+            b.append("train = StreamingDataset(local=\"path/to/\(name)/mds/train\", shuffle=False)")
+            b.append("```")
+        }
+        if exports["wds"] != nil {
+            b.append("")
+            b.append("WebDataset (the `wds/` folder: KEY.json is the record, KEY.txt the assistant turn):")
+            b.append("")
+            b.append("```python")
+            b.append("import webdataset as wds")
+            b.append("train = wds.WebDataset(\"path/to/\(name)/wds/train/data-{000000..000000}.tar\").decode()")
+            b.append("```")
+        }
         b.append("")
-        b.append("Each shard is one zstd frame of JSON Lines (`zstd -dc data/train-00000-of-*.jsonl.zst | head`); the record format is `schemas/example.schema.json` in the cotforge repository.")
-        return y.joined(separator: "\n") + "\n\n" + b.joined(separator: "\n") + "\n"
+        b.append("Each shard in `data/` is one zstd frame of JSON Lines (`zstd -dc data/train-00000-of-*.jsonl.zst | head`); the record format is `schemas/example.schema.json` in the cotforge repository.")
+        return b.joined(separator: "\n") + "\n"
     }
 }

@@ -244,6 +244,7 @@ public enum MDSExport {
         exports["mds"] = .object(JSONObject([("format", .string("mds")), ("version", .int(2)), ("splits", .object(exportSplits))]))
         m["exports"] = .object(exports)
         try writeText(JSONSerializer.pretty(.object(m)), to: manifestPath)
+        try DatasetCard.refresh(dataset: dir)
         return result
     }
 }

@@ -136,6 +136,7 @@ public final class ShardJob {
         var blank = 0
         var seenIDs = Set<IDKey>()
         var sketch = FeatureSketch()
+        var sources = SourceLicenses()
         var totalBytes: Int64 = 0
         var inputsJSON: [JSONValue] = []
         let readOptions: RecordReader.Options = { var r = RecordReader.Options(); r.maxLineBytes = o.maxLineBytes; return r }()
@@ -191,6 +192,9 @@ public final class ShardJob {
                     let splitIndex = assigner.names.firstIndex(of: split) ?? 0
                     splitStage.keep()
                     for (k, v) in ex.fields { sketch.add(k, FeatureType(v)) }
+                    if let src = ex["source"]?.objectValue {
+                        sources.add(name: src["name"]?.stringValue ?? "", license: src["license"]?.stringValue ?? "")
+                    }
                     let bytes = ex.jsonBytes
                     let finishedShard = try writers[splitIndex].add { $0.append(contentsOf: bytes) }
                     sinceReport += 1
@@ -204,6 +208,7 @@ public final class ShardJob {
                 splitStage.keep()
                 if rec.idDerived { sketch.add("id", .string) }
                 for (i, m) in rec.members.enumerated() { sketch.add(m.key, kind: m.kind, object: rec.bytes, range: m.range, position: i) }
+                if let m = rec.member("source"), m.kind == .object { sources.add(object: rec.bytes, range: m.range) }
                 let finishedShard = try writers[split].add { rec.appendWriteBytes(to: &$0) }
                 sinceReport += 1
                 if sinceReport >= 20_000 || finishedShard { sinceReport = 0; try report() }
@@ -267,6 +272,7 @@ public final class ShardJob {
         ]))
         m["stages"] = .array(stages.map(\.json))
         m["seconds"] = .double((seconds * 1000).rounded() / 1000)
+        m["sources"] = .array(sources.pairs.map { .object(JSONObject([("name", .string($0.name)), ("license", .string($0.license))])) })
         let manifest = JSONValue.object(m)
 
         let card = DatasetCard(name: name, license: o.license, splits: splitRecords, sketch: sketch, manifest: manifest)
@@ -347,6 +353,39 @@ public final class ShardJob {
             for f in (try? fm.contentsOfDirectory(atPath: work)) ?? [] { try? fm.removeItem(atPath: "\(work)/\(f)") }
             try writeText(text, to: jobPath)
         }
+    }
+}
+
+/// The (source name, license) pairs of the kept records, read in place from `source` objects.
+/// A record repeating the previous pair costs a byte comparison.
+struct SourceLicenses {
+    private(set) var pairs: [(name: String, license: String)] = []
+    private var seen = Set<String>()
+    private var last: [UInt8] = []
+
+    mutating func add(name: String, license: String) {
+        if seen.insert(name + "\u{1F}" + license).inserted { pairs.append((name, license)) }
+    }
+
+    mutating func add(object: UnsafeRawBufferPointer, range: Range<Int>) {
+        var c = JSONCursor(object, at: range.lowerBound, end: range.upperBound)
+        var name: Range<Int>? = nil, license: Range<Int>? = nil
+        c.forEachMember { key, v in
+            if v.bytesEqual(key, Array("name".utf8)), v.kind() == .string { name = v.string().body }
+            else if v.bytesEqual(key, Array("license".utf8)), v.kind() == .string { license = v.string().body }
+            else { v.skipValue() }
+        }
+        var sig: [UInt8] = []
+        if let n = name { sig += object[n] }
+        sig.append(0x1F)
+        if let l = license { sig += object[l] }
+        guard sig != last else { return }
+        last = sig
+        func decode(_ r: Range<Int>?) -> String {
+            guard let r else { return "" }
+            return (try? JSONScanner.decodeString(object, at: r.lowerBound - 1)) ?? ""
+        }
+        add(name: decode(name), license: decode(license))
     }
 }
 

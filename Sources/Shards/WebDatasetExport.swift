@@ -129,6 +129,7 @@ public enum WebDatasetExport {
                                              ("splits", .object(exportSplits))]))
         m["exports"] = .object(exports)
         try writeText(JSONSerializer.pretty(.object(m)), to: manifestPath)
+        try DatasetCard.refresh(dataset: dir)
         return result
     }
 }

@@ -52,6 +52,9 @@ struct ShardCommand: ParsableCommand {
     @Flag(help: "Replace a complete dataset already in the output folder.")
     var overwrite = false
 
+    @Option(help: "Also export as mds (MosaicML streaming) or wds (WebDataset); jsonl (the default) writes only the JSONL.zst shards, which every format is made from.")
+    var format: String = "jsonl"
+
     @Option(help: ArgumentHelp("A curation stage to run on every record before the split, in order (repeatable): format, answer, refusal, repetition, pii, pii-drop, dedup (exact, on question). Their counts go to the manifest.", valueName: "name"))
     var stage: [String] = []
 
@@ -62,6 +65,7 @@ struct ShardCommand: ParsableCommand {
         guard parseByteSize(shardSize).map({ $0 > 0 }) == true else { throw ValidationError("--shard-size \(shardSize) is not a size (e.g. 64MiB)") }
         guard parseByteSize(maxLineBytes).map({ $0 > 0 }) == true else { throw ValidationError("--max-line-bytes \(maxLineBytes) is not a size (e.g. 64MiB)") }
         _ = try splits()
+        guard ["jsonl", "mds", "wds"].contains(format) else { throw ValidationError("--format must be jsonl, mds or wds") }
         for st in stage where ShardCommand.stage(named: st) == nil {
             throw ValidationError("unknown --stage \(st); known: format, answer, refusal, repetition, pii, pii-drop, dedup")
         }
@@ -112,6 +116,7 @@ struct ShardCommand: ParsableCommand {
             line.update("shard: \(p.fileIndex + 1)/\(p.fileCount) \(p.file)  \(p.records) kept, \(p.rejected) rejected, \(p.shards) shards, \(formatBytes(p.totalBytesRead)) read (\(String(format: "%.0f", Double(p.totalBytesRead) / secs / 1e6)) MB/s)")
         }
         line.finish()
+        if format == "mds" { _ = try MDSExport.run(dataset: out) } else if format == "wds" { _ = try WebDatasetExport.run(dataset: out) }
         guard !quiet else { return }
         var parts: [String] = []
         for (k, v) in result.manifest.objectValue?["splits"]?.objectValue ?? JSONObject() {
@@ -121,6 +126,6 @@ struct ShardCommand: ParsableCommand {
         for (reason, n) in result.droppedByReason.sorted(by: { $0.value > $1.value }) {
             Terminal.err("  rejected \(n) × \(reason)")
         }
-        Terminal.err("wrote \(result.outDir)/ (manifest.json, README.md, data/, rejects/)")
+        Terminal.err("wrote \(result.outDir)/ (manifest.json, README.md, data/, rejects/\(format == "jsonl" ? "" : ", \(format)/"))")
     }
 }

@@ -370,3 +370,30 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
         #expect(Verifier.verify(dir.path + "/out").ok)
     }
 }
+
+@Suite struct DatasetCardTests {
+    /// The card is rendered from the manifest: after both exports it names both folders with
+    /// a loader for each, keeps the front matter `datasets` reads, lists every source with its
+    /// license, and `verify` still passes (the card is not a listed file).
+    @Test func exportsAndSourcesReachTheCard() throws {
+        let dir = try TempDir()
+        let lines = (0..<30).map { i -> String in
+            let (name, license) = i % 3 == 0 ? ("gsm8k", "MIT") : ("local-notes", "CC-BY-4.0")
+            return #"{"id":"c-\#(i)","question":"q\#(i)","reasoning":"r","answer":"\#(i)","source":{"name":"\#(name)","index":\#(i),"license":"\#(license)"}}"#
+        }
+        _ = try build([try dir.write("in.jsonl", lines: lines)], dir.path + "/out")
+        let before = try String(contentsOfFile: dir.path + "/out/README.md", encoding: .utf8)
+        #expect(before.contains("| gsm8k | MIT |") && before.contains("| local-notes | CC-BY-4.0 |"))
+        #expect(before.contains("load_dataset") && !before.contains("StreamingDataset") && !before.contains("wds.WebDataset"))
+        _ = try MDSExport.run(dataset: dir.path + "/out")
+        _ = try WebDatasetExport.run(dataset: dir.path + "/out")
+        let after = try String(contentsOfFile: dir.path + "/out/README.md", encoding: .utf8)
+        #expect(after.contains("StreamingDataset(local=") && after.contains("wds.WebDataset("))
+        #expect(after.contains("| gsm8k | MIT |"))
+        let frontMatter = { (s: String) in s.components(separatedBy: "\n---\n").first ?? "" }
+        #expect(frontMatter(after) == frontMatter(before))
+        let m = try JSONScanner.parse(try Data(contentsOf: URL(fileURLWithPath: dir.path + "/out/manifest.json"))).objectValue!
+        #expect(Set(m["exports"]?.objectValue?.keys.map { $0 } ?? []) == ["mds", "wds"])
+        #expect(Verifier.verify(dir.path + "/out").ok)
+    }
+}
