@@ -189,6 +189,14 @@ public enum Schemas {
       "description": "The (source.name, source.license) pairs of the kept records.",
       "items": {"type": "object", "properties": {"name": {"type": "string"}, "license": {"type": "string"}}}
     },
+    "lengths": {
+      "type": "object",
+      "description": "Reasoning tokens (tokens.reasoning) of the kept records per split and per mode (\"\" for records without one): records, mean, p10, median, p90, max.",
+      "additionalProperties": {"type": "object", "additionalProperties": {"type": "object",
+        "required": ["records", "mean", "median"],
+        "properties": {"records": {"type": "integer", "minimum": 1}, "mean": {"type": "number"}, "p10": {"type": "integer"},
+                       "median": {"type": "integer"}, "p90": {"type": "integer"}, "max": {"type": "integer"}}}}
+    },
     "exports": {
       "type": "object",
       "description": "Other formats written from the data: mds (MosaicML streaming), wds (WebDataset); per split the files with records, bytes and sha256.",

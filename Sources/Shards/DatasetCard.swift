@@ -124,6 +124,22 @@ public struct DatasetCard {
                 b.append("| \(st["name"]?.stringValue ?? "?") | \(st["in"]?.intValue ?? 0) | \(st["kept"]?.intValue ?? 0) | \(drops.isEmpty ? "—" : drops) |")
             }
         }
+        if let lengths = mo["lengths"]?.objectValue, !lengths.isEmpty {
+            b.append("")
+            b.append("## Reasoning length")
+            b.append("")
+            b.append("Tokens of reasoning (`tokens.reasoning`) per split and mode.")
+            b.append("")
+            b.append("| split | mode | records | mean | p10 | median | p90 | max |")
+            b.append("|---|---|---:|---:|---:|---:|---:|---:|")
+            for (split, modes) in lengths {
+                for (mode, st) in modes.objectValue ?? JSONObject() {
+                    let o = st.objectValue ?? JSONObject()
+                    let cells = ["records", "mean", "p10", "median", "p90", "max"].map { o[$0].map { JSONSerializer.string($0) } ?? "—" }
+                    b.append("| \(split) | \(mode.isEmpty ? "(none)" : mode) | \(cells.joined(separator: " | ")) |")
+                }
+            }
+        }
         let sources = (mo["sources"]?.arrayValue ?? []).compactMap(\.objectValue)
         if !sources.isEmpty {
             b.append("")

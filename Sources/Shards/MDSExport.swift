@@ -182,10 +182,20 @@ public struct MDSWriter {
     /// Columns for a set of records: `str` / `int` for fields every record has with that kind,
     /// `json` for everything else (absent values become null).
     public static func columns(for records: some Sequence<Example>) -> [(name: String, encoding: Encoding)] {
-        var seen: [String: (count: Int, kinds: Set<JSONKind>)] = [:]
-        var order: [String] = []
-        var total = 0
-        for r in records {
+        var c = ColumnSketch()
+        for r in records { c.add(r) }
+        return c.columns
+    }
+
+    /// The column choice of `columns(for:)`, one record at a time, so a split is never held in memory.
+    public struct ColumnSketch {
+        private var seen: [String: (count: Int, kinds: Set<JSONKind>)] = [:]
+        private var order: [String] = []
+        private var total = 0
+
+        public init() {}
+
+        public mutating func add(_ r: Example) {
             total += 1
             for (k, v) in r.fields {
                 if seen[k] == nil { order.append(k); seen[k] = (0, []) }
@@ -193,13 +203,16 @@ public struct MDSWriter {
                 seen[k]!.kinds.insert(v.kind == .integer && v.intValue == nil ? .number : v.kind)
             }
         }
-        return order.map { k in
-            let s = seen[k]!
-            guard s.count == total, s.kinds.count == 1 else { return (k, .json) }
-            switch s.kinds.first! {
-            case .string: return (k, .str)
-            case .integer: return (k, .int)
-            default: return (k, .json)
+
+        public var columns: [(name: String, encoding: Encoding)] {
+            order.map { k in
+                let s = seen[k]!
+                guard s.count == total, s.kinds.count == 1 else { return (k, .json) }
+                switch s.kinds.first! {
+                case .string: return (k, .str)
+                case .integer: return (k, .int)
+                default: return (k, .json)
+                }
             }
         }
     }
@@ -228,13 +241,13 @@ public enum MDSExport {
                 for rel in shardList { try LineReader(try openInput("\(dir)/\(rel)")).forEachLine { try body(try Example(bytes: $0.bytes)) } }
             }
             progress("\(split): columns")
-            var all: [Example] = []
-            try records { all.append($0) }
+            var sketch = MDSWriter.ColumnSketch()
+            try records { sketch.add($0) }
             let folder = "\(root)/\(split)"
             try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            var w = MDSWriter(folder: folder, columns: MDSWriter.columns(for: all), sizeLimit: sizeLimit, zstdLevel: zstdLevel)
+            var w = MDSWriter(folder: folder, columns: sketch.columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel)
             progress("\(split): shards")
-            for r in all { try w.write(r) }
+            try records { try w.write($0) }
             try w.finish()
             let infos = w.written.map { s -> ShardInfo in var r = s; r.path = String(s.path.dropFirst(dir.count + 1)); return r }
             result[split] = infos

@@ -137,6 +137,7 @@ public final class ShardJob {
         var seenIDs = Set<IDKey>()
         var sketch = FeatureSketch()
         var sources = SourceLicenses()
+        var lengths = ReasoningLengths(splits: splitNames)
         var totalBytes: Int64 = 0
         var inputsJSON: [JSONValue] = []
         let readOptions: RecordReader.Options = { var r = RecordReader.Options(); r.maxLineBytes = o.maxLineBytes; return r }()
@@ -195,6 +196,9 @@ public final class ShardJob {
                     if let src = ex["source"]?.objectValue {
                         sources.add(name: src["name"]?.stringValue ?? "", license: src["license"]?.stringValue ?? "")
                     }
+                    if let t = ex["tokens"]?.objectValue?["reasoning"]?.intValue {
+                        lengths.add(split: splitIndex, mode: ex["mode"]?.stringValue ?? "", tokens: t)
+                    }
                     let bytes = ex.jsonBytes
                     let finishedShard = try writers[splitIndex].add { $0.append(contentsOf: bytes) }
                     sinceReport += 1
@@ -209,6 +213,9 @@ public final class ShardJob {
                 if rec.idDerived { sketch.add("id", .string) }
                 for (i, m) in rec.members.enumerated() { sketch.add(m.key, kind: m.kind, object: rec.bytes, range: m.range, position: i) }
                 if let m = rec.member("source"), m.kind == .object { sources.add(object: rec.bytes, range: m.range) }
+                if let m = rec.member("tokens"), m.kind == .object, let t = ReasoningLengths.reasoningTokens(object: rec.bytes, range: m.range) {
+                    lengths.add(split: split, mode: rec.string("mode") ?? "", tokens: t)
+                }
                 let finishedShard = try writers[split].add { rec.appendWriteBytes(to: &$0) }
                 sinceReport += 1
                 if sinceReport >= 20_000 || finishedShard { sinceReport = 0; try report() }
@@ -273,6 +280,7 @@ public final class ShardJob {
         m["stages"] = .array(stages.map(\.json))
         m["seconds"] = .double((seconds * 1000).rounded() / 1000)
         m["sources"] = .array(sources.pairs.map { .object(JSONObject([("name", .string($0.name)), ("license", .string($0.license))])) })
+        if !lengths.isEmpty { m["lengths"] = lengths.json }
         let manifest = JSONValue.object(m)
 
         let card = DatasetCard(name: name, license: o.license, splits: splitRecords, sketch: sketch, manifest: manifest)
@@ -386,6 +394,68 @@ struct SourceLicenses {
             return (try? JSONScanner.decodeString(object, at: r.lowerBound - 1)) ?? ""
         }
         add(name: decode(name), license: decode(license))
+    }
+}
+
+/// Reasoning-token counts (`tokens.reasoning`) per split and per mode, kept as exact
+/// length → count tallies: memory grows with the number of distinct lengths, not records,
+/// and the quantiles in the manifest are exact.
+struct ReasoningLengths {
+    private let splits: [String]
+    private var tallies: [[String: [Int: Int]]]
+
+    init(splits: [String]) {
+        self.splits = splits
+        tallies = Array(repeating: [:], count: splits.count)
+    }
+
+    var isEmpty: Bool { tallies.allSatisfy(\.isEmpty) }
+
+    mutating func add(split: Int, mode: String, tokens: Int) {
+        tallies[split][mode, default: [:]][tokens, default: 0] += 1
+    }
+
+    /// `tokens.reasoning` of a record's `tokens` object, read in place; nil when absent or not an integer.
+    static func reasoningTokens(object: UnsafeRawBufferPointer, range: Range<Int>) -> Int? {
+        var c = JSONCursor(object, at: range.lowerBound, end: range.upperBound)
+        var found: Int? = nil
+        c.forEachMember { key, v in
+            if v.bytesEqual(key, Array("reasoning".utf8)), v.kind() == .integer {
+                var n = 0, negative = false
+                for b in object[v.scalar()] {
+                    if b == UInt8(ascii: "-") { negative = true } else { n = n &* 10 &+ Int(b &- 48) }
+                }
+                found = negative ? -n : n
+            } else { v.skipValue() }
+        }
+        return found
+    }
+
+    /// {split: {mode: {records, mean, p10, median, p90, max}}}; records without a mode are under "".
+    var json: JSONValue {
+        var out = JSONObject()
+        for (name, byMode) in zip(splits, tallies) where !byMode.isEmpty {
+            var modes = JSONObject()
+            for (mode, tally) in byMode.sorted(by: { $0.key < $1.key }) {
+                let sorted = tally.sorted { $0.key < $1.key }
+                let n = sorted.reduce(0) { $0 + $1.value }
+                let sum = sorted.reduce(0.0) { $0 + Double($1.key) * Double($1.value) }
+                /// Nearest rank, as `LengthStats` in `inspect`.
+                func quantile(_ q: Double) -> Int {
+                    let target = max(1, Int((q * Double(n)).rounded(.up)))
+                    var seen = 0
+                    for (v, c) in sorted { seen += c; if seen >= target { return v } }
+                    return sorted.last?.key ?? 0
+                }
+                modes[mode] = .object(JSONObject([
+                    ("records", .int(n)), ("mean", .double((sum / Double(n) * 10).rounded() / 10)),
+                    ("p10", .int(quantile(0.1))), ("median", .int(quantile(0.5))), ("p90", .int(quantile(0.9))),
+                    ("max", .int(sorted.last?.key ?? 0)),
+                ]))
+            }
+            out[name] = .object(modes)
+        }
+        return .object(out)
     }
 }
 

@@ -379,11 +379,19 @@ func build(_ inputs: [String], _ out: String, shardSize: Int = 64 << 20, splits:
         let dir = try TempDir()
         let lines = (0..<30).map { i -> String in
             let (name, license) = i % 3 == 0 ? ("gsm8k", "MIT") : ("local-notes", "CC-BY-4.0")
-            return #"{"id":"c-\#(i)","question":"q\#(i)","reasoning":"r","answer":"\#(i)","source":{"name":"\#(name)","index":\#(i),"license":"\#(license)"}}"#
+            let tokens = i == 29 ? "" : #","mode":"\#(i % 2 == 0 ? "slow" : "fast")","tokens":{"prompt":3,"reasoning":\#(i),"answer":1}"#
+            return #"{"id":"c-\#(i)","question":"q\#(i)","reasoning":"r","answer":"\#(i)","source":{"name":"\#(name)","index":\#(i),"license":"\#(license)"}\#(tokens)}"#
         }
-        _ = try build([try dir.write("in.jsonl", lines: lines)], dir.path + "/out")
+        _ = try build([try dir.write("in.jsonl", lines: lines)], dir.path + "/out", splits: [("validation", 0.0)])
+        // Reasoning tokens: slow 0, 2, …, 28 (15 records), fast 1, 3, …, 27 (14; c-29 has no counts).
+        let lengths = try JSONScanner.parse(try Data(contentsOf: URL(fileURLWithPath: dir.path + "/out/manifest.json")))
+            .objectValue?["lengths"]?.objectValue?["train"]?.objectValue
+        let slow = try #require(lengths?["slow"]?.objectValue), fast = try #require(lengths?["fast"]?.objectValue)
+        #expect(slow["records"] == .int(15) && slow["median"] == .int(14) && slow["p90"] == .int(26) && slow["max"] == .int(28))
+        #expect(fast["records"] == .int(14) && fast["median"] == .int(13) && fast["p10"] == .int(3) && fast["mean"]?.doubleValue == 14)
         let before = try String(contentsOfFile: dir.path + "/out/README.md", encoding: .utf8)
         #expect(before.contains("| gsm8k | MIT |") && before.contains("| local-notes | CC-BY-4.0 |"))
+        #expect(before.contains("| train | slow | 15 | 14.0 | 2 | 14 | 26 | 28 |"))
         #expect(before.contains("load_dataset") && !before.contains("StreamingDataset") && !before.contains("wds.WebDataset"))
         _ = try MDSExport.run(dataset: dir.path + "/out")
         _ = try WebDatasetExport.run(dataset: dir.path + "/out")
