@@ -39,6 +39,7 @@ schemas: build
 bench: release
 	bash bench/shard/run.sh
 	python3 bench/dedup/bench.py
+	python3 bench/export/bench.py
 
 clean:
 	rm -rf .build $(OUT)

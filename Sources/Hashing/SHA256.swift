@@ -1,4 +1,5 @@
 import CCrypto
+import Foundation
 
 /// SHA-256 through OpenSSL's libcrypto (~1.8 GB/s with SHA-NI).
 public final class SHA256 {
@@ -33,6 +34,18 @@ public final class SHA256 {
     }
 
     public static func hex(of bytes: [UInt8]) -> String { bytes.withUnsafeBytes { hex(of: $0) } }
+
+    /// SHA-256 of a file, read in 4 MiB chunks (memory does not grow with the file); nil when
+    /// the file cannot be opened.
+    public static func hex(ofFile path: String) throws -> String? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        let hasher = SHA256()
+        while let chunk = try h.read(upToCount: 1 << 22), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finalizeHex()
+    }
 
     static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)

@@ -36,6 +36,12 @@ enum PythonJSON {
 
     static func string(_ t: String, into s: inout String) {
         s += "\""
+        // Printable ASCII without quote or backslash is written as it is (most keys and values).
+        if t.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            s += t
+            s += "\""
+            return
+        }
         for u in t.unicodeScalars {
             switch u {
             case "\"": s += "\\\""
@@ -127,8 +133,49 @@ public struct MDSWriter {
         return sizes + data
     }
 
-    public mutating func write(_ r: Example) throws {
-        let sample = try encode(r)
+    /// `encode` for a record still in its JSON bytes (`members` from `JSONScanner.scanObject`,
+    /// ranges relative to `object.lowerBound`): strings are decoded and only `json` columns parsed.
+    func encode(line b: UnsafeRawBufferPointer, members: [JSONMember], object: Range<Int>) throws -> [UInt8] {
+        var sizes: [UInt8] = [], data: [UInt8] = []
+        for (name, enc) in columns {
+            let m = members.first { $0.key == name }
+            let at = object.lowerBound + (m?.range.lowerBound ?? 0)
+            var bytes: [UInt8]
+            switch enc {
+            case .str:
+                guard let m, m.kind == .string else { throw ShardJobError(message: "MDS column \(name) needs a string", hint: nil) }
+                let body = (at + 1)..<(object.lowerBound + m.range.upperBound - 1)
+                // Without a backslash the JSON string body is already the UTF-8 text.
+                bytes = b[body].contains(UInt8(ascii: "\\")) ? Array(try JSONScanner.decodeString(b, at: at).utf8) : Array(b[body])
+            case .int:
+                guard let m, m.kind == .integer,
+                      let n = Int64(String(decoding: b[at..<(object.lowerBound + m.range.upperBound)], as: UTF8.self)) else {
+                    throw ShardJobError(message: "MDS column \(name) needs an integer", hint: nil)
+                }
+                withUnsafeBytes(of: n.littleEndian) { data += $0 }
+                continue
+            case .json:
+                if let m {
+                    let v = try JSONScanner.parse(UnsafeRawBufferPointer(rebasing: b[at..<(object.lowerBound + m.range.upperBound)]))
+                    bytes = Array(PythonJSON.dumps(v).utf8)
+                } else {
+                    bytes = Array("null".utf8)
+                }
+            }
+            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { sizes += $0 }
+            data += bytes
+        }
+        return sizes + data
+    }
+
+    public mutating func write(_ r: Example) throws { try add(sample: try encode(r)) }
+
+    /// Writes one record given as a JSON line (see `encode(line:members:object:)`).
+    public mutating func write(line b: UnsafeRawBufferPointer, members: [JSONMember], object: Range<Int>) throws {
+        try add(sample: try encode(line: b, members: members, object: object))
+    }
+
+    private mutating func add(sample: [UInt8]) throws {
         if sizeLimit < shardSize + sample.count + 4 { try flush() }
         samples.append(sample)
         shardSize += sample.count + 4
@@ -197,11 +244,25 @@ public struct MDSWriter {
 
         public mutating func add(_ r: Example) {
             total += 1
-            for (k, v) in r.fields {
-                if seen[k] == nil { order.append(k); seen[k] = (0, []) }
-                seen[k]!.count += 1
-                seen[k]!.kinds.insert(v.kind == .integer && v.intValue == nil ? .number : v.kind)
+            for (k, v) in r.fields { note(k, v.kind == .integer && v.intValue == nil ? .number : v.kind) }
+        }
+
+        /// `add` for a record still in its JSON bytes (members from `JSONScanner.scanObject`).
+        public mutating func add(line b: UnsafeRawBufferPointer, members: [JSONMember], object: Range<Int>) {
+            total += 1
+            for m in members {
+                var kind = m.kind
+                if kind == .integer, Int64(String(decoding: b[(object.lowerBound + m.range.lowerBound)..<(object.lowerBound + m.range.upperBound)], as: UTF8.self)) == nil {
+                    kind = .number  // beyond Int64: MDS int cannot hold it
+                }
+                note(m.key, kind)
             }
+        }
+
+        private mutating func note(_ k: String, _ kind: JSONKind) {
+            if seen[k] == nil { order.append(k) }
+            seen[k, default: (0, [])].count += 1
+            if !seen[k]!.kinds.contains(kind) { seen[k]!.kinds.insert(kind) }
         }
 
         public var columns: [(name: String, encoding: Encoding)] {
@@ -237,17 +298,24 @@ public enum MDSExport {
         for (split, v) in splits {
             let shardList = v.objectValue?["shards"]?.arrayValue?.compactMap { $0.objectValue?["path"]?.stringValue } ?? []
             guard !shardList.isEmpty else { continue }
-            func records(_ body: (Example) throws -> Void) throws {
-                for rel in shardList { try LineReader(try openInput("\(dir)/\(rel)")).forEachLine { try body(try Example(bytes: $0.bytes)) } }
+            /// Every record of the split as (line bytes, top-level members, object range); nothing is parsed beyond that.
+            func records(_ body: (UnsafeRawBufferPointer, [JSONMember], Range<Int>) throws -> Void) throws {
+                var members: [JSONMember] = []
+                for rel in shardList {
+                    try LineReader(try openInput("\(dir)/\(rel)")).forEachLine { line in
+                        let object = try JSONScanner.scanObject(line.bytes, into: &members)
+                        try body(line.bytes, members, object)
+                    }
+                }
             }
             progress("\(split): columns")
             var sketch = MDSWriter.ColumnSketch()
-            try records { sketch.add($0) }
+            try records { sketch.add(line: $0, members: $1, object: $2) }
             let folder = "\(root)/\(split)"
             try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
             var w = MDSWriter(folder: folder, columns: sketch.columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel)
             progress("\(split): shards")
-            try records { try w.write($0) }
+            try records { try w.write(line: $0, members: $1, object: $2) }
             try w.finish()
             let infos = w.written.map { s -> ShardInfo in var r = s; r.path = String(s.path.dropFirst(dir.count + 1)); return r }
             result[split] = infos

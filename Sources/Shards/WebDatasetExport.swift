@@ -71,9 +71,9 @@ final class TarShardWriter {
         let name = String(format: "data-%06d.tar", shards.count)
         let final = "\(directory)/\(name)"
         guard rename(tempPath, final) == 0 else { throw FileError.errno(final, "cannot move into place") }
-        let data = try Data(contentsOf: URL(fileURLWithPath: final))
-        shards.append(ShardInfo(path: final, records: records, bytes: data.count, uncompressedBytes: data.count,
-                                sha256: data.withUnsafeBytes { SHA256.hex(of: $0) }))
+        guard let sha = try SHA256.hex(ofFile: final) else { throw FileError.errno(final, "cannot read back") }
+        let size = ((try? FileManager.default.attributesOfItem(atPath: final))?[.size] as? Int) ?? 0
+        shards.append(ShardInfo(path: final, records: records, bytes: size, uncompressedBytes: size, sha256: sha))
     }
 }
 
@@ -81,10 +81,18 @@ final class TarShardWriter {
 /// `DIR/wds/SPLIT/`, listed (path, records, bytes, sha256) in the manifest under `exports.wds`.
 public enum WebDatasetExport {
     /// The text a model is trained on for a record: the assistant turn.
-    public static func assistantText(_ r: Example) -> String {
-        let answer = r.answer ?? ""
-        guard let reasoning = r.reasoning, !reasoning.isEmpty else { return answer }
+    public static func assistantText(_ r: Example) -> String { assistantText(reasoning: r.reasoning, answer: r.answer) }
+
+    static func assistantText(reasoning: String?, answer: String?) -> String {
+        let answer = answer ?? ""
+        guard let reasoning, !reasoning.isEmpty else { return answer }
         return "<think>\n\(reasoning)\n</think>\n\n\(answer)"
+    }
+
+    /// A sample key: the record's position, zero-padded to 9 digits (sorts as it counts).
+    static func key(_ n: Int) -> String {
+        let digits = String(n)
+        return digits.count >= 9 ? digits : String(repeating: "0", count: 9 - digits.count) + digits
     }
 
     public static func run(dataset dir: String, sizeLimit: Int = 256 << 20, progress: (String) -> Void = { _ in }) throws -> [String: [ShardInfo]] {
@@ -107,11 +115,17 @@ public enum WebDatasetExport {
             var index = 0
             for rel in shardList {
                 progress("\(split): \(rel)")
+                // Only reasoning and answer are decoded; the record goes into KEY.json as stored.
+                var members: [JSONMember] = []
                 try LineReader(try openInput("\(dir)/\(rel)")).forEachLine { line in
-                    let record = try Example(bytes: line.bytes)
-                    try writer.add(key: String(format: "%09d", index), members: [
-                        ("json", Array(line.bytes)), ("txt", Array(assistantText(record).utf8)),
-                    ])
+                    let b = line.bytes
+                    let object = try JSONScanner.scanObject(b, into: &members)
+                    func text(_ key: String) throws -> String? {
+                        guard let m = members.first(where: { $0.key == key }), m.kind == .string else { return nil }
+                        return try JSONScanner.decodeString(b, at: object.lowerBound + m.range.lowerBound)
+                    }
+                    let txt = assistantText(reasoning: try text("reasoning"), answer: try text("answer"))
+                    try writer.add(key: key(index), members: [("json", Array(b)), ("txt", Array(txt.utf8))])
                     index += 1
                 }
             }

@@ -16,12 +16,41 @@ import TestSupport
         return out
     }
 
+    static func forEachLine(_ body: (UnsafeRawBufferPointer, [JSONMember], Range<Int>) throws -> Void) throws {
+        var members: [JSONMember] = []
+        try LineReader(try openInput(golden.appendingPathComponent("records.jsonl").path)).forEachLine { line in
+            let object = try JSONScanner.scanObject(line.bytes, into: &members)
+            try body(line.bytes, members, object)
+        }
+    }
+
+    /// The parsed-record path (`write(_ Example)`) and the byte path give the same samples.
+    @Test func bytePathEqualsParsedPath() throws {
+        let recs = try Self.records()
+        var sketch = MDSWriter.ColumnSketch()
+        try Self.forEachLine { sketch.add(line: $0, members: $1, object: $2) }
+        let parsed = MDSWriter.columns(for: recs)
+        #expect(sketch.columns.map(\.name) == parsed.map(\.name) && sketch.columns.map(\.encoding) == parsed.map(\.encoding))
+        let w = MDSWriter(folder: "/nonexistent", columns: parsed)
+        var i = 0
+        try Self.forEachLine { b, members, object in
+            let fromBytes = try w.encode(line: b, members: members, object: object), fromParsed = try w.encode(recs[i])
+            #expect(fromBytes == fromParsed, "record \(i)")
+            i += 1
+        }
+        #expect(i == recs.count && i > 0)
+    }
+
     @Test(arguments: [("plain", Int32?.none, 1 << 26), ("zstd", Int32?.some(3), 2048)])
     func matchesMDSWriter(_ name: String, _ level: Int32?, _ limit: Int) throws {
         let dir = try TempDir()
         let recs = try Self.records()
-        var w = MDSWriter(folder: dir.path, columns: MDSWriter.columns(for: recs), sizeLimit: limit, zstdLevel: level)
-        for r in recs { try w.write(r) }
+        // Through the path the export takes: records as JSON lines, columns and samples from their bytes.
+        var sketch = MDSWriter.ColumnSketch()
+        try Self.forEachLine { sketch.add(line: $0, members: $1, object: $2) }
+        #expect(sketch.columns.map(\.name) == MDSWriter.columns(for: recs).map(\.name))
+        var w = MDSWriter(folder: dir.path, columns: sketch.columns, sizeLimit: limit, zstdLevel: level)
+        try Self.forEachLine { try w.write(line: $0, members: $1, object: $2) }
         try w.finish()
         let theirs = try JSONScanner.parse(Data(contentsOf: Self.golden.appendingPathComponent("\(name)/index.json"))).objectValue!
         let ours = try JSONScanner.parse(Data(contentsOf: URL(fileURLWithPath: dir.path + "/index.json"))).objectValue!

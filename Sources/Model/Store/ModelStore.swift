@@ -59,13 +59,8 @@ public enum ModelStore {
 
     /// SHA-256 of a file, streamed.
     public static func sha256(ofFile path: String) throws -> String {
-        guard let h = FileHandle(forReadingAtPath: path) else { throw StoreError(message: "\(path): cannot open") }
-        defer { try? h.close() }
-        let hasher = SHA256()
-        while let chunk = try h.read(upToCount: 1 << 22), !chunk.isEmpty {
-            chunk.withUnsafeBytes { hasher.update($0) }
-        }
-        return hasher.finalizeHex()
+        guard let hex = try SHA256.hex(ofFile: path) else { throw StoreError(message: "\(path): cannot open") }
+        return hex
     }
 
     /// What `fetch` is doing, for a progress line.
