@@ -201,3 +201,19 @@ def test_webdataset_export_reads_back(built, tmp_path):
     manifest = json.loads((copy / "manifest.json").read_text())
     assert set(manifest["exports"]["wds"]["splits"]) == {"train", "validation", "test"}
     assert run("verify", str(copy)).returncode == 0
+
+
+def test_import_reads_what_webdataset_and_json_write(tmp_path):
+    """Tars written by webdataset's own TarWriter (pretty-printed json members, extra members)
+    and a JSON array written by json.dump come back as the same records."""
+    records = make_records(40, seed=3)
+    with webdataset.TarWriter(str(tmp_path / "peer.tar")) as w:
+        for i, r in enumerate(records):
+            w.write({"__key__": f"sample{i:04d}", "json": json.dumps(r, indent=2).encode(), "txt": r["answer"].encode()})
+    with open(tmp_path / "arr.json", "w", encoding="utf-8") as f:
+        json.dump(records, f, ensure_ascii=False)
+    for src in ("peer.tar", "arr.json"):
+        out = tmp_path / (src + ".jsonl")
+        run("import", str(tmp_path / src), "-o", str(out))
+        back = [json.loads(line) for line in open(out, encoding="utf-8")]
+        assert back == records, src
