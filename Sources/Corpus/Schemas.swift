@@ -142,7 +142,9 @@ public enum Schemas {
         "records": {"type": "integer", "minimum": 0},
         "bytes": {"type": "integer", "minimum": 0},
         "uncompressed_bytes": {"type": "integer", "minimum": 0},
-        "shards": {"type": "array", "items": {"$ref": "#/$defs/shard"}}
+        "shards": {"type": "array", "items": {"$ref": "#/$defs/shard"}},
+        "mds_columns": {"type": "object", "description": "MDS column encoding per field of the split (str, int or json), chosen by shard for export --format mds.",
+                        "additionalProperties": {"enum": ["str", "int", "json"]}}
       }
     },
     "dropped": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}

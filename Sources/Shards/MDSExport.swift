@@ -234,45 +234,77 @@ public struct MDSWriter {
         return c.columns
     }
 
-    /// The column choice of `columns(for:)`, one record at a time, so a split is never held in memory.
+    /// The column choice of `columns(for:)`, one record at a time, so a split is never held in
+    /// memory. Cheap enough to run inside `shard` on every record: fields are found by their
+    /// position in the previous record first (records of a corpus share their key order), and
+    /// kinds are kept as bit sets.
     public struct ColumnSketch {
-        private var seen: [String: (count: Int, kinds: Set<JSONKind>)] = [:]
-        private var order: [String] = []
+        private var slotOf: [String: Int] = [:]
+        private var names: [String] = []
+        private var counts: [Int] = []
+        private var kinds: [UInt8] = []
+        private var lastKeys: [String] = []
+        private var lastSlots: [Int] = []
         private var total = 0
 
         public init() {}
 
-        public mutating func add(_ r: Example) {
-            total += 1
-            for (k, v) in r.fields { note(k, v.kind == .integer && v.intValue == nil ? .number : v.kind) }
-        }
-
-        /// `add` for a record still in its JSON bytes (members from `JSONScanner.scanObject`).
-        public mutating func add(line b: UnsafeRawBufferPointer, members: [JSONMember], object: Range<Int>) {
-            total += 1
-            for m in members {
-                var kind = m.kind
-                if kind == .integer, Int64(String(decoding: b[(object.lowerBound + m.range.lowerBound)..<(object.lowerBound + m.range.upperBound)], as: UTF8.self)) == nil {
-                    kind = .number  // beyond Int64: MDS int cannot hold it
-                }
-                note(m.key, kind)
+        private static func bit(_ k: JSONKind) -> UInt8 {
+            switch k {
+            case .null: return 1
+            case .boolean: return 2
+            case .string: return 4
+            case .integer: return 8
+            case .number: return 16
+            case .array: return 32
+            case .object: return 64
             }
         }
 
-        private mutating func note(_ k: String, _ kind: JSONKind) {
-            if seen[k] == nil { order.append(k) }
-            seen[k, default: (0, [])].count += 1
-            if !seen[k]!.kinds.contains(kind) { seen[k]!.kinds.insert(kind) }
+        public mutating func add(_ r: Example) {
+            total += 1
+            for (i, (k, v)) in r.fields.enumerated() { note(k, v.kind == .integer && v.intValue == nil ? .number : v.kind, position: i) }
+        }
+
+        /// `add` for a record still in its JSON bytes (members from `JSONScanner.scanObject`);
+        /// `derivedID` notes the `id` that `shard` adds to records without one.
+        public mutating func add(line b: UnsafeRawBufferPointer, members: [JSONMember], object: Range<Int>, derivedID: Bool = false) {
+            total += 1
+            if derivedID { note("id", .string, position: members.count) }
+            for (i, m) in members.enumerated() {
+                var kind = m.kind
+                // Only a lexeme of 19+ characters can be beyond Int64 (MDS int cannot hold it).
+                if kind == .integer, m.range.count >= 19,
+                   Int64(String(decoding: b[(object.lowerBound + m.range.lowerBound)..<(object.lowerBound + m.range.upperBound)], as: UTF8.self)) == nil {
+                    kind = .number
+                }
+                note(m.key, kind, position: i)
+            }
+        }
+
+        private mutating func note(_ k: String, _ kind: JSONKind, position i: Int) {
+            let slot: Int
+            if i < lastKeys.count, lastKeys[i] == k {
+                slot = lastSlots[i]
+            } else {
+                if let known = slotOf[k] { slot = known } else {
+                    slot = names.count
+                    slotOf[k] = slot
+                    names.append(k); counts.append(0); kinds.append(0)
+                }
+                if i < lastKeys.count { lastKeys[i] = k; lastSlots[i] = slot } else { lastKeys.append(k); lastSlots.append(slot) }
+            }
+            counts[slot] += 1
+            kinds[slot] |= ColumnSketch.bit(kind)
         }
 
         public var columns: [(name: String, encoding: Encoding)] {
-            order.map { k in
-                let s = seen[k]!
-                guard s.count == total, s.kinds.count == 1 else { return (k, .json) }
-                switch s.kinds.first! {
-                case .string: return (k, .str)
-                case .integer: return (k, .int)
-                default: return (k, .json)
+            names.indices.map { i in
+                guard counts[i] == total else { return (names[i], .json) }
+                switch kinds[i] {
+                case ColumnSketch.bit(.string): return (names[i], .str)
+                case ColumnSketch.bit(.integer): return (names[i], .int)
+                default: return (names[i], .json)
                 }
             }
         }
@@ -308,12 +340,24 @@ public enum MDSExport {
                     }
                 }
             }
-            progress("\(split): columns")
-            var sketch = MDSWriter.ColumnSketch()
-            try records { sketch.add(line: $0, members: $1, object: $2) }
+            // The columns `shard` chose while writing the split; datasets from before it did are read twice.
+            var columns: [(name: String, encoding: MDSWriter.Encoding)] = []
+            if let known = v.objectValue?["mds_columns"]?.objectValue {
+                for (name, e) in known {
+                    guard let enc = e.stringValue.flatMap(MDSWriter.Encoding.init(rawValue:)) else {
+                        throw FileError(path: manifestPath, message: "splits.\(split).mds_columns.\(name): unknown encoding", hint: "rebuild the dataset with cotforge shard")
+                    }
+                    columns.append((name, enc))
+                }
+            } else {
+                progress("\(split): columns")
+                var sketch = MDSWriter.ColumnSketch()
+                try records { sketch.add(line: $0, members: $1, object: $2) }
+                columns = sketch.columns
+            }
             let folder = "\(root)/\(split)"
             try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            var w = MDSWriter(folder: folder, columns: sketch.columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel)
+            var w = MDSWriter(folder: folder, columns: columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel)
             progress("\(split): shards")
             try records { try w.write(line: $0, members: $1, object: $2) }
             try w.finish()

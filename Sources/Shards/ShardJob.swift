@@ -138,6 +138,8 @@ public final class ShardJob {
         var sketch = FeatureSketch()
         var sources = SourceLicenses()
         var lengths = ReasoningLengths(splits: splitNames)
+        // MDS columns per split, chosen while the records pass anyway, so `export --format mds` reads once.
+        var mdsColumns = splitNames.map { _ in MDSWriter.ColumnSketch() }
         var totalBytes: Int64 = 0
         var inputsJSON: [JSONValue] = []
         let readOptions: RecordReader.Options = { var r = RecordReader.Options(); r.maxLineBytes = o.maxLineBytes; return r }()
@@ -193,6 +195,7 @@ public final class ShardJob {
                     let splitIndex = assigner.names.firstIndex(of: split) ?? 0
                     splitStage.keep()
                     for (k, v) in ex.fields { sketch.add(k, FeatureType(v)) }
+                    mdsColumns[splitIndex].add(ex)
                     if let src = ex["source"]?.objectValue {
                         sources.add(name: src["name"]?.stringValue ?? "", license: src["license"]?.stringValue ?? "")
                     }
@@ -211,6 +214,7 @@ public final class ShardJob {
                 let split = ShardJob.splitIndex(of: rec, member: m, assigner: assigner)
                 splitStage.keep()
                 if rec.idDerived { sketch.add("id", .string) }
+                mdsColumns[split].add(line: rec.bytes, members: rec.members, object: 0..<rec.bytes.count, derivedID: rec.idDerived)
                 for (i, m) in rec.members.enumerated() { sketch.add(m.key, kind: m.kind, object: rec.bytes, range: m.range, position: i) }
                 if let m = rec.member("source"), m.kind == .object { sources.add(object: rec.bytes, range: m.range) }
                 if let m = rec.member("tokens"), m.kind == .object, let t = ReasoningLengths.reasoningTokens(object: rec.bytes, range: m.range) {
@@ -240,7 +244,9 @@ public final class ShardJob {
         for (s, w) in zip(splitNames, writers) {
             reused += w.reused
             let infos = try publish(w.shards, split: s, folder: "data", out: out)
-            splitsJSON[s] = ShardJob.fileset(infos)
+            var fs = ShardJob.fileset(infos).objectValue!
+            fs["mds_columns"] = .object(JSONObject(mdsColumns[splitNames.firstIndex(of: s)!].columns.map { ($0.name, .string($0.encoding.rawValue)) }))
+            splitsJSON[s] = .object(fs)
             splitRecords.append((s, w.records, infos.reduce(0) { $0 + $1.uncompressedBytes }))
         }
         let rejectInfos = try publish(rejectWriter.shards, split: "rejects", folder: "rejects", out: out)

@@ -88,3 +88,40 @@ import TestSupport
         #expect(PythonJSON.dumps(.object(JSONObject([("b", .int(1)), ("a", .int(2))])), sortKeys: true) == #"{"a": 2, "b": 1}"#)
     }
 }
+
+@Suite struct MDSExportTests {
+    /// `shard` chooses the MDS columns while it writes (one-pass export); they equal the columns a
+    /// separate pass over the split chooses, and an export with them is byte-identical to one
+    /// without them (a manifest from before `mds_columns`). Records without an id get a derived one.
+    @Test func columnsFromShardEqualASeparatePass() throws {
+        let dir = try TempDir()
+        var lines = try String(contentsOf: MDSGoldenTests.golden.appendingPathComponent("records.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        lines.append(#"{"question": "no id here", "stage": 3, "len_ratio": 0.5}"#)
+        _ = try build([try dir.write("in.jsonl", lines: lines)], dir.path + "/out", splits: [("validation", 0.0)])
+        let manifestPath = dir.path + "/out/manifest.json"
+        var m = try JSONScanner.parse(try Data(contentsOf: URL(fileURLWithPath: manifestPath))).objectValue!
+        let known = try #require(m["splits"]?.objectValue?["train"]?.objectValue?["mds_columns"]?.objectValue)
+        var records: [Example] = []
+        for l in try readSplit(dir.path + "/out", "train") { records.append(try Array(l.utf8).withUnsafeBytes { try Example(bytes: $0) }) }
+        let separate = MDSWriter.columns(for: records)
+        #expect(known.map { $0.0 } == separate.map(\.name))
+        #expect(known.map { $0.1.stringValue ?? "" } == separate.map(\.encoding.rawValue))
+        #expect(known["id"] == .string("str"))
+
+        func shardBytes() throws -> [Data] {
+            let folder = dir.path + "/out/mds/train"
+            return try FileManager.default.contentsOfDirectory(atPath: folder).sorted().map { try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0)) }
+        }
+        _ = try MDSExport.run(dataset: dir.path + "/out", sizeLimit: 2048)
+        let onePass = try shardBytes()
+        var splits = m["splits"]!.objectValue!
+        var train = splits["train"]!.objectValue!
+        train["mds_columns"] = nil
+        splits["train"] = .object(train)
+        m["splits"] = .object(splits)
+        try writeText(JSONSerializer.pretty(.object(m)), to: manifestPath)
+        _ = try MDSExport.run(dataset: dir.path + "/out", sizeLimit: 2048)
+        #expect(try shardBytes() == onePass && onePass.count > 2)
+    }
+}

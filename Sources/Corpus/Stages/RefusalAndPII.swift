@@ -87,6 +87,10 @@ public struct PIIStage: Stage {
             (.secret, #"\bAIza[0-9A-Za-z_-]{35}\b"#),
             (.email, #"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"#),
             (.ip, #"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b"#),
+            // IPv6: eight groups, or a "::" form with at least two groups and a digit (so C++'s
+            // std::string or a lone "a::b" stay; "::1" alone is too short to be worth replacing).
+            (.ip, #"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])"#
+                + #"|(?<![0-9A-Fa-f:])(?=[0-9A-Fa-f:]*\d)(?:[0-9A-Fa-f]{1,4}:){1,6}(?::[0-9A-Fa-f]{1,4}){1,6}(?![0-9A-Fa-f:])"#),
             // Phone numbers need a separator or a + prefix, so plain 10-digit results are left alone.
             (.phone, #"\+\d{1,3}(?:[\s.-]?\d{2,4}){2,5}\b|(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"#),
         ]
