@@ -312,64 +312,33 @@ public struct MDSWriter {
 }
 
 /// `cotforge export DIR --format mds`: each split as an MDS dataset under `DIR/mds/SPLIT/`
-/// (columns derived from the split's records in a first pass), listed in the manifest under
+/// (columns as `shard` chose them, or from a first pass over older datasets), listed in the manifest under
 /// `exports.mds`. Read it with `streaming.StreamingDataset(local="DIR/mds/SPLIT")`.
 public enum MDSExport {
     public static func run(dataset dir: String, sizeLimit: Int = 1 << 26, zstdLevel: Int32? = 3,
                            progress: (String) -> Void = { _ in }) throws -> [String: [ShardInfo]] {
-        let manifestPath = dir + "/manifest.json"
-        guard let data = FileManager.default.contents(atPath: manifestPath),
-              case .object(var m) = try JSONScanner.parse(data), let splits = m["splits"]?.objectValue else {
-            throw FileError(path: manifestPath, message: "missing or unreadable", hint: "export a dataset built by cotforge shard")
-        }
-        let fm = FileManager.default
-        let root = dir + "/mds"
-        if fm.fileExists(atPath: root) { try fm.removeItem(atPath: root) }
-        var result: [String: [ShardInfo]] = [:]
-        var exportSplits = JSONObject()
-        for (split, v) in splits {
-            let shardList = v.objectValue?["shards"]?.arrayValue?.compactMap { $0.objectValue?["path"]?.stringValue } ?? []
-            guard !shardList.isEmpty else { continue }
-            /// Every record of the split as (line bytes, top-level members, object range); nothing is parsed beyond that.
-            func records(_ body: (UnsafeRawBufferPointer, [JSONMember], Range<Int>) throws -> Void) throws {
-                var members: [JSONMember] = []
-                for rel in shardList {
-                    try LineReader(try openInput("\(dir)/\(rel)")).forEachLine { line in
-                        let object = try JSONScanner.scanObject(line.bytes, into: &members)
-                        try body(line.bytes, members, object)
-                    }
-                }
-            }
+        try DatasetExport.run(dataset: dir, name: "mds", header: [("format", .string("mds")), ("version", .int(2))]) { split in
             // The columns `shard` chose while writing the split; datasets from before it did are read twice.
             var columns: [(name: String, encoding: MDSWriter.Encoding)] = []
-            if let known = v.objectValue?["mds_columns"]?.objectValue {
+            if let known = split.entry["mds_columns"]?.objectValue {
                 for (name, e) in known {
                     guard let enc = e.stringValue.flatMap(MDSWriter.Encoding.init(rawValue:)) else {
-                        throw FileError(path: manifestPath, message: "splits.\(split).mds_columns.\(name): unknown encoding", hint: "rebuild the dataset with cotforge shard")
+                        throw FileError(path: split.manifestPath, message: "splits.\(split.name).mds_columns.\(name): unknown encoding",
+                                        hint: "rebuild the dataset with cotforge shard")
                     }
                     columns.append((name, enc))
                 }
             } else {
-                progress("\(split): columns")
+                progress("\(split.name): columns")
                 var sketch = MDSWriter.ColumnSketch()
-                try records { sketch.add(line: $0, members: $1, object: $2) }
+                try split.forEachRecord { sketch.add(line: $0, members: $1, object: $2) }
                 columns = sketch.columns
             }
-            let folder = "\(root)/\(split)"
-            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            var w = MDSWriter(folder: folder, columns: columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel)
-            progress("\(split): shards")
-            try records { try w.write(line: $0, members: $1, object: $2) }
+            var w = MDSWriter(folder: split.folder, columns: columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel)
+            progress("\(split.name): shards")
+            try split.forEachRecord { try w.write(line: $0, members: $1, object: $2) }
             try w.finish()
-            let infos = w.written.map { s -> ShardInfo in var r = s; r.path = String(s.path.dropFirst(dir.count + 1)); return r }
-            result[split] = infos
-            exportSplits[split] = ShardJob.fileset(infos)
+            return w.written
         }
-        var exports = m["exports"]?.objectValue ?? JSONObject()
-        exports["mds"] = .object(JSONObject([("format", .string("mds")), ("version", .int(2)), ("splits", .object(exportSplits))]))
-        m["exports"] = .object(exports)
-        try writeText(JSONSerializer.pretty(.object(m)), to: manifestPath)
-        try DatasetCard.refresh(dataset: dir)
-        return result
     }
 }

@@ -96,54 +96,22 @@ public enum WebDatasetExport {
     }
 
     public static func run(dataset dir: String, sizeLimit: Int = 256 << 20, progress: (String) -> Void = { _ in }) throws -> [String: [ShardInfo]] {
-        let manifestPath = dir + "/manifest.json"
-        guard let data = FileManager.default.contents(atPath: manifestPath),
-              case .object(var m) = try JSONScanner.parse(data), let splits = m["splits"]?.objectValue else {
-            throw FileError(path: manifestPath, message: "missing or unreadable", hint: "export a dataset built by cotforge shard")
-        }
-        let fm = FileManager.default
-        let root = dir + "/wds"
-        if fm.fileExists(atPath: root) { try fm.removeItem(atPath: root) }
-        var result: [String: [ShardInfo]] = [:]
-        var exportSplits = JSONObject()
-        for (split, v) in splits {
-            let shardList = v.objectValue?["shards"]?.arrayValue?.compactMap { $0.objectValue?["path"]?.stringValue } ?? []
-            guard !shardList.isEmpty else { continue }
-            let folder = "\(root)/\(split)"
-            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let writer = TarShardWriter(directory: folder, sizeLimit: sizeLimit)
+        try DatasetExport.run(dataset: dir, name: "wds", header: [("format", .string("webdataset")), ("members", .array([.string("json"), .string("txt")]))]) { split in
+            let writer = TarShardWriter(directory: split.folder, sizeLimit: sizeLimit)
             var index = 0
-            for rel in shardList {
-                progress("\(split): \(rel)")
-                // Only reasoning and answer are decoded; the record goes into KEY.json as stored.
-                var members: [JSONMember] = []
-                try LineReader(try openInput("\(dir)/\(rel)")).forEachLine { line in
-                    let b = line.bytes
-                    let object = try JSONScanner.scanObject(b, into: &members)
-                    func text(_ key: String) throws -> String? {
-                        guard let m = members.first(where: { $0.key == key }), m.kind == .string else { return nil }
-                        return try JSONScanner.decodeString(b, at: object.lowerBound + m.range.lowerBound)
-                    }
-                    let txt = assistantText(reasoning: try text("reasoning"), answer: try text("answer"))
-                    try writer.add(key: key(index), members: [("json", Array(b)), ("txt", Array(txt.utf8))])
-                    index += 1
+            progress(split.name)
+            // Only reasoning and answer are decoded; the record goes into KEY.json as stored.
+            try split.forEachRecord { b, members, object in
+                func text(_ key: String) throws -> String? {
+                    guard let m = members.first(where: { $0.key == key }), m.kind == .string else { return nil }
+                    return try JSONScanner.decodeString(b, at: object.lowerBound + m.range.lowerBound)
                 }
+                let txt = assistantText(reasoning: try text("reasoning"), answer: try text("answer"))
+                try writer.add(key: key(index), members: [("json", Array(b)), ("txt", Array(txt.utf8))])
+                index += 1
             }
             try writer.close()
-            let infos = writer.shards.map { s -> ShardInfo in
-                var r = s
-                r.path = String(s.path.dropFirst(dir.count + 1))
-                return r
-            }
-            result[split] = infos
-            exportSplits[split] = ShardJob.fileset(infos)
+            return writer.shards
         }
-        var exports = m["exports"]?.objectValue ?? JSONObject()
-        exports["wds"] = .object(JSONObject([("format", .string("webdataset")), ("members", .array([.string("json"), .string("txt")])),
-                                             ("splits", .object(exportSplits))]))
-        m["exports"] = .object(exports)
-        try writeText(JSONSerializer.pretty(.object(m)), to: manifestPath)
-        try DatasetCard.refresh(dataset: dir)
-        return result
     }
 }
