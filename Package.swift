@@ -27,7 +27,7 @@ let package = Package(
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
         .target(name: "Hashing", dependencies: ["CCrypto"]),
-        .target(name: "Corpus", dependencies: ["CZstd"]),
+        .target(name: "Corpus", dependencies: ["CZstd", "Hashing"]),
         .target(name: "Shards", dependencies: ["Corpus", "Hashing", "CZstd", "CArchive"]),
         // The engine knows nothing of corpora: GGUF, tensors, tokenizer, forward pass, fetch.
         // Optimized in debug builds too: the engine's loops run hundreds of times slower
@@ -38,7 +38,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers shared by the test targets (temporary folders, a seeded generator).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Hashing"], path: "Tests/TestSupport"),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus", "Hashing", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Hashing", "CArchive", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -1,3 +1,4 @@
+import Hashing
 /// Assigns records to splits by a hash of their group key (default `question`) and a seed, so
 /// that every record sharing a key lands in the same split (variants of one question never
 /// leak across train and validation) and the assignment is the same on every machine and run.
@@ -58,10 +59,7 @@ public struct SplitAssigner: Sendable {
     public static func unitHash(_ key: UnsafeRawBufferPointer, seed: UInt64) -> Double {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in key { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        var z = h &+ seed &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        let z = SplitMix64.finalize(h &+ seed &* SplitMix64.golden)
         return Double(z >> 11) * 0x1.0p-53
     }
 }

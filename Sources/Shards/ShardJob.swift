@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Hashing
 
 /// A shard build cannot start or finish; says why and what to do.
 public struct ShardJobError: Error, Sendable, CustomStringConvertible {
@@ -134,7 +135,7 @@ public final class ShardJob {
         var idStage = StageCounts(name: "id")
         var splitStage = StageCounts(name: "split")
         var blank = 0
-        var seenIDs = Set<IDKey>()
+        var seenIDs = Set<StringKey128>()
         var sketch = FeatureSketch()
         var sources = SourceLicenses()
         var lengths = ReasoningLengths(splits: splitNames)
@@ -168,7 +169,7 @@ public final class ShardJob {
             }
             try reader.forEach({ rec in
                 readStage.keep()
-                guard seenIDs.insert(IDKey(rec.id)).inserted else {
+                guard seenIDs.insert(StringKey128(rec.id)).inserted else {
                     return try drop(rec, by: &idStage, "id.duplicate", "id \(rec.id) was already used by an earlier record")
                 }
                 idStage.keep()
@@ -472,18 +473,3 @@ func writeText(_ text: String, to path: String, durable: Bool = true) throws {
     try sink.finish()
 }
 
-/// 128 bits of an id for duplicate detection without keeping every id string
-/// (collision odds for 10⁸ ids ≈ 10⁻²³).
-struct IDKey: Hashable {
-    let a: UInt64, b: UInt64
-    init(_ s: String) {
-        var h1: UInt64 = 0xcbf2_9ce4_8422_2325
-        var h2: UInt64 = 0x6c62_272e_07bb_0142
-        for c in s.utf8 {
-            h1 = (h1 ^ UInt64(c)) &* 0x0000_0100_0000_01B3
-            h2 = (h2 &+ UInt64(c)) &* 0x9E37_79B9_7F4A_7C15
-            h2 ^= h2 >> 29
-        }
-        a = h1; b = h2 ^ UInt64(s.utf8.count)
-    }
-}

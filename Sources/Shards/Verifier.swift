@@ -64,7 +64,7 @@ public enum Verifier {
 
         let checker = RecordChecker()
         var listed = Set<String>()
-        var seenIDs = Set<IDKey>()
+        var seenIDs = Set<StringKey128>()
         var rejectReasons: [String: Int] = [:]
         var keptTotal = 0
 
@@ -167,7 +167,7 @@ public enum Verifier {
                 return "record fails the schema (\(reason)): \(detail)"
             case .record(let members, let range, let id):
                 guard let id else { return "record has no id" }
-                if !seenIDs.insert(IDKey(id)).inserted { return "id \(id) appears twice in the dataset" }
+                if !seenIDs.insert(StringKey128(id)).inserted { return "id \(id) appears twice in the dataset" }
                 if let a = assigner, let key = groupKey {
                     let object = UnsafeRawBufferPointer(rebasing: line[range])
                     guard let mm = members.first(where: { $0.key == key }) else { return "record lacks the split key \(key)" }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Corpus
 import Foundation
 import Model
 
@@ -124,24 +125,8 @@ struct ModelTokenize: ParsableCommand {
         let ids = tok.encode(input)
         if idsOnly { Terminal.out(ids.map(String.init).joined(separator: " ")); return }
         for id in ids {
-            Terminal.out("\(id)\t\(JSONStringLiteral(tok.decode([id])))")
+            Terminal.out("\(id)\t\(JSONSerializer.string(.string(tok.decode([id]))))")
         }
         Terminal.err("\(ids.count) tokens")
     }
-}
-
-/// A string as a JSON literal, so that spaces and newlines in pieces are visible.
-func JSONStringLiteral(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
 }

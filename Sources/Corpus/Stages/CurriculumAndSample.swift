@@ -1,3 +1,4 @@
+import Hashing
 import Foundation
 
 /// The S3-CoT compression curriculum. For variants grouped by question, Len-R is a variant's
@@ -95,7 +96,7 @@ public final class SampleJob {
     func rank(_ id: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return MinHashDeduplicator.mix(h ^ seed &* 0x9E37_79B9_7F4A_7C15)
+        return SplitMix64.mix(h ^ seed &* 0x9E37_79B9_7F4A_7C15)
     }
 
     public func run(inputs: [String], output: JSONLWriter, rejects: JSONLWriter) throws -> [StageCounts] {

@@ -1,3 +1,4 @@
+import Hashing
 import Foundation
 
 /// The word n-grams of evaluation items, to find training records that contain them.
@@ -27,7 +28,7 @@ public struct EvalIndex: Sendable {
         let k = min(n, w.count)
         return (0...(w.count - k)).map { i in
             var h: UInt64 = 0x2545_F491_4F6C_DD1D &* UInt64(k)
-            for j in 0..<k { h = MinHashDeduplicator.mix(h ^ w[i + j]) }
+            for j in 0..<k { h = SplitMix64.mix(h ^ w[i + j]) }
             return h
         }
     }

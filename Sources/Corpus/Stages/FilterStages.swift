@@ -1,3 +1,4 @@
+import Hashing
 import Foundation
 
 /// Checks the thought/answer structure. A record's thought is its `reasoning` field, or a
@@ -111,9 +112,8 @@ public struct LengthStage: Stage {
 public struct ExactDedupStage: Stage {
     public let name = "dedup"
     public var fields: [String]
-    private var seen = Set<KeyHash>()
+    private var seen = Set<StringKey128>()
 
-    struct KeyHash: Hashable { let a: UInt64, b: UInt64 }
 
     public init(fields: [String]) { self.fields = fields }
 
@@ -138,13 +138,7 @@ public struct ExactDedupStage: Stage {
     public mutating func process(_ r: inout Example) throws -> Verdict {
         let key = fields.map { ExactDedupStage.normalize(r[$0]?.stringValue ?? (r[$0].map { JSONSerializer.string($0) } ?? "")) }
             .joined(separator: "\u{1F}")
-        var h1: UInt64 = 0xcbf2_9ce4_8422_2325, h2: UInt64 = 0x6c62_272e_07bb_0142
-        for c in key.utf8 {
-            h1 = (h1 ^ UInt64(c)) &* 0x0000_0100_0000_01B3
-            h2 = (h2 &+ UInt64(c)) &* 0x9E37_79B9_7F4A_7C15
-            h2 ^= h2 >> 29
-        }
-        guard seen.insert(KeyHash(a: h1, b: h2 ^ UInt64(key.utf8.count))).inserted else {
+        guard seen.insert(StringKey128(key)).inserted else {
             return .drop("dedup.exact", detail: "same \(fields.joined(separator: "+")) as an earlier record")
         }
         return .keep

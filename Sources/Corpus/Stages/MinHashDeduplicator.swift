@@ -1,3 +1,4 @@
+import Hashing
 import Foundation
 
 /// Near-duplicate removal with MinHash LSH (Broder 1997; banding as in Leskovec et al.,
@@ -57,7 +58,7 @@ public struct MinHashDeduplicator {
 
     public init(options: Options) {
         self.options = options
-        var rng = SplitMix(state: options.seed)
+        var rng = SplitMix64(seed: options.seed)
         a = (0..<options.permutations).map { _ in rng.next() | 1 }
         c = (0..<options.permutations).map { _ in rng.next() }
     }
@@ -72,7 +73,7 @@ public struct MinHashDeduplicator {
         out.reserveCapacity(words.count - n + 1)
         for i in 0...(words.count - n) {
             var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n)
-            for j in 0..<n { h = MinHashDeduplicator.mix(h ^ words[i + j]) }
+            for j in 0..<n { h = SplitMix64.mix(h ^ words[i + j]) }
             out.append(h)
         }
         return out
@@ -137,12 +138,6 @@ public struct MinHashDeduplicator {
         return words
     }
 
-    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 
     /// The MinHash signature: for each permutation h_i(x) = a_i·x + c_i (mod 2⁶⁴, a_i odd, so a
     /// bijection), the minimum over the shingles. Empty texts get all-max signatures.
@@ -180,7 +175,7 @@ public struct MinHashDeduplicator {
     public func bandKeys(_ sig: [UInt64]) -> [UInt64] {
         (0..<options.bands).map { b in
             var h = UInt64(b) &* 0xD6E8_FEB8_6659_FD93
-            for r in 0..<options.rows { h = MinHashDeduplicator.mix(h ^ sig[b * options.rows + r]) }
+            for r in 0..<options.rows { h = SplitMix64.mix(h ^ sig[b * options.rows + r]) }
             return h
         }
     }
@@ -245,13 +240,3 @@ public struct MinHashDeduplicator {
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,3 +1,4 @@
+import Hashing
 import Foundation
 
 /// Mix Distillation's long/short mix: each question contributes one response, the long one for a
@@ -24,7 +25,7 @@ public final class MixJob {
     func rank(_ q: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in q.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return MinHashDeduplicator.mix(h ^ seed &* 0xD6E8_FEB8_6659_FD93)
+        return SplitMix64.mix(h ^ seed &* 0xD6E8_FEB8_6659_FD93)
     }
 
     public func run(long: [String], short: [String], output: JSONLWriter, rejects: JSONLWriter) throws -> Result {
