@@ -2,6 +2,7 @@
 # Installs what cotforge needs on a Debian/Ubuntu machine, only when it is missing.
 #   scripts/install-deps.sh            system libraries (libzstd, libarchive, OpenBLAS, libcrypto)
 #   scripts/install-deps.sh --python   also the Python readers used by the interop tests
+#   scripts/install-deps.sh --browser  Chromium, for scripts/render_report.py and the report rendering test
 set -euo pipefail
 
 need_apt=()
@@ -26,5 +27,19 @@ if [ "${1:-}" = "--python" ]; then
   if ! python3 -c "import datasets, zstandard, jsonschema, pytest, webdataset" 2>/dev/null; then
     echo "install-deps: installing Python packages datasets zstandard jsonschema pytest webdataset" >&2
     python3 -m pip install -q --disable-pip-version-check datasets zstandard jsonschema pytest webdataset
+  fi
+fi
+
+if [ "${1:-}" = "--browser" ]; then
+  if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    echo "install-deps: installing chromium" >&2
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then
+      if command -v sudo >/dev/null 2>&1; then sudo=sudo; else
+        echo "install-deps: need root to run: apt-get install -y chromium" >&2; exit 1
+      fi
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
   fi
 fi

@@ -193,11 +193,14 @@ public enum Schemas {
     },
     "lengths": {
       "type": "object",
-      "description": "Reasoning tokens (tokens.reasoning) of the kept records per split and per mode (\"\" for records without one): records, mean, p10, median, p90, max.",
+      "description": "Reasoning tokens (tokens.reasoning) of the kept records per split and per variant: the record's mode and steering alpha (\"slow\", \"fast\", \"α=-0.4\", \"slow α=-0.4\"; \"\" for neither): records, mean, p10, median, p90, max, and a histogram whose bin i counts lengths in [i·bin_width, (i+1)·bin_width), with one bin width for the whole dataset.",
       "additionalProperties": {"type": "object", "additionalProperties": {"type": "object",
         "required": ["records", "mean", "median"],
         "properties": {"records": {"type": "integer", "minimum": 1}, "mean": {"type": "number"}, "p10": {"type": "integer"},
-                       "median": {"type": "integer"}, "p90": {"type": "integer"}, "max": {"type": "integer"}}}}
+                       "median": {"type": "integer"}, "p90": {"type": "integer"}, "max": {"type": "integer"},
+                       "histogram": {"type": "object", "required": ["bin_width", "counts"],
+                                     "properties": {"bin_width": {"type": "integer", "minimum": 1},
+                                                    "counts": {"type": "array", "items": {"type": "integer", "minimum": 0}}}}}}}
     },
     "exports": {
       "type": "object",

@@ -128,9 +128,9 @@ public struct DatasetCard {
             b.append("")
             b.append("## Reasoning length")
             b.append("")
-            b.append("Tokens of reasoning (`tokens.reasoning`) per split and mode.")
+            b.append("Tokens of reasoning (`tokens.reasoning`) per split and variant (mode and steering α).")
             b.append("")
-            b.append("| split | mode | records | mean | p10 | median | p90 | max |")
+            b.append("| split | variant | records | mean | p10 | median | p90 | max |")
             b.append("|---|---|---:|---:|---:|---:|---:|---:|")
             for (split, modes) in lengths {
                 for (mode, st) in modes.objectValue ?? JSONObject() {

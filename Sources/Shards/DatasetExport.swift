@@ -3,7 +3,8 @@ import Foundation
 
 /// The frame every export of a built dataset shares: read `manifest.json`, start `DIR/NAME/`
 /// afresh, let the format write each non-empty split into `DIR/NAME/SPLIT/`, list what it wrote
-/// (paths relative to DIR, records, bytes, sha256) under `exports.NAME`, and re-render the card.
+/// (paths relative to DIR, records, bytes, sha256) under `exports.NAME`, and re-render the card
+/// and the report.
 enum DatasetExport {
     struct Split {
         let name: String
@@ -56,6 +57,7 @@ enum DatasetExport {
         m["exports"] = .object(exports)
         try writeText(JSONSerializer.pretty(.object(m)), to: manifestPath)
         try DatasetCard.refresh(dataset: dir)
+        try Report.write(dataset: dir)
         return result
     }
 }

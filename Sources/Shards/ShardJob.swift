@@ -99,6 +99,12 @@ public final class ShardJob {
                 throw ShardJobError(message: "\(out) already holds a complete dataset (manifest.json)",
                                     hint: "pass --overwrite to rebuild it, or choose another --out")
             }
+            // Exports of the old build would no longer match its data: remove those it lists.
+            if let data = fm.contents(atPath: manifestPath), case .object(let old)? = try? JSONScanner.parse(data) {
+                for (format, _) in old["exports"]?.objectValue ?? JSONObject() where ["mds", "wds"].contains(format) {
+                    try? fm.removeItem(atPath: "\(out)/\(format)")
+                }
+            }
             try fm.removeItem(atPath: manifestPath)
         }
         let work = out + "/.work"
@@ -121,7 +127,11 @@ public final class ShardJob {
             throw ShardJobError(message: "\(out)/README.md was not written by cotforge and would be replaced by the dataset card",
                                 hint: "choose an empty or new --out folder")
         }
-        for f in (try? fm.contentsOfDirectory(atPath: out)) ?? [] where f.hasPrefix("README.md.tmp-") || f.hasPrefix("manifest.json.tmp-") {
+        if let report = fm.contents(atPath: out + "/report.html"), !Report.isOwnReport(report) {
+            throw ShardJobError(message: "\(out)/report.html was not written by cotforge and would be replaced by the build report",
+                                hint: "choose an empty or new --out folder")
+        }
+        for f in (try? fm.contentsOfDirectory(atPath: out)) ?? [] where ["README.md", "manifest.json", "report.html"].contains(where: { f.hasPrefix($0 + ".tmp-") }) {
             try? fm.removeItem(atPath: "\(out)/\(f)")
         }
         try prepareWork(work)
@@ -201,7 +211,8 @@ public final class ShardJob {
                         sources.add(name: src["name"]?.stringValue ?? "", license: src["license"]?.stringValue ?? "")
                     }
                     if let t = ex["tokens"]?.objectValue?["reasoning"]?.intValue {
-                        lengths.add(split: splitIndex, mode: ex["mode"]?.stringValue ?? "", tokens: t)
+                        let alpha = ex["gen"]?.objectValue?["steer"]?.objectValue?["alpha"]?.doubleValue
+                        lengths.add(split: splitIndex, variant: ReasoningLengths.variant(mode: ex["mode"]?.stringValue, alpha: alpha), tokens: t)
                     }
                     let bytes = ex.jsonBytes
                     let finishedShard = try writers[splitIndex].add { $0.append(contentsOf: bytes) }
@@ -219,7 +230,8 @@ public final class ShardJob {
                 for (i, m) in rec.members.enumerated() { sketch.add(m.key, kind: m.kind, object: rec.bytes, range: m.range, position: i) }
                 if let m = rec.member("source"), m.kind == .object { sources.add(object: rec.bytes, range: m.range) }
                 if let m = rec.member("tokens"), m.kind == .object, let t = ReasoningLengths.reasoningTokens(object: rec.bytes, range: m.range) {
-                    lengths.add(split: split, mode: rec.string("mode") ?? "", tokens: t)
+                    let alpha = rec.member("gen").flatMap { $0.kind == .object ? ReasoningLengths.steerAlpha(object: rec.bytes, range: $0.range) : nil }
+                    lengths.add(split: split, variant: ReasoningLengths.variant(mode: rec.string("mode"), alpha: alpha), tokens: t)
                 }
                 let finishedShard = try writers[split].add { rec.appendWriteBytes(to: &$0) }
                 sinceReport += 1
@@ -292,6 +304,7 @@ public final class ShardJob {
 
         let card = DatasetCard(name: name, license: o.license, splits: splitRecords, sketch: sketch, manifest: manifest)
         try writeText(card.render(), to: out + "/README.md")
+        try Report.write(ReportDataset(dir: out, manifest: m))
         try writeText(JSONSerializer.pretty(manifest), to: manifestPath)
         try? fm.removeItem(atPath: work)
         return Result(outDir: out, manifest: manifest, kept: splitStage.kept, dropped: droppedTotal,
@@ -407,6 +420,10 @@ struct SourceLicenses {
 /// Reasoning-token counts (`tokens.reasoning`) per split and per mode, kept as exact
 /// length → count tallies: memory grows with the number of distinct lengths, not records,
 /// and the quantiles in the manifest are exact.
+/// Reasoning tokens of the kept records, tallied exactly per split and per variant — the
+/// record's `mode` and its steering α (`gen.steer.alpha`): "slow", "fast", "α=-0.4",
+/// "slow α=-0.4", or "" when it has neither. Written to the manifest as summary statistics plus
+/// a histogram with one bin width shared by every split and variant, so plots compare directly.
 struct ReasoningLengths {
     private let splits: [String]
     private var tallies: [[String: [Int: Int]]]
@@ -418,32 +435,76 @@ struct ReasoningLengths {
 
     var isEmpty: Bool { tallies.allSatisfy(\.isEmpty) }
 
-    mutating func add(split: Int, mode: String, tokens: Int) {
-        tallies[split][mode, default: [:]][tokens, default: 0] += 1
+    mutating func add(split: Int, variant: String, tokens: Int) {
+        tallies[split][variant, default: [:]][tokens, default: 0] += 1
+    }
+
+    /// The variant label of a record from its mode and α.
+    static func variant(mode: String?, alpha: Double?) -> String {
+        var parts: [String] = []
+        if let mode, !mode.isEmpty { parts.append(mode) }
+        if let a = alpha, a.isFinite {
+            parts.append("α=" + (a == a.rounded() && abs(a) < 1e9 ? String(Int(a)) : "\(a)"))
+        }
+        return parts.joined(separator: " ")
     }
 
     /// `tokens.reasoning` of a record's `tokens` object, read in place; nil when absent or not an integer.
     static func reasoningTokens(object: UnsafeRawBufferPointer, range: Range<Int>) -> Int? {
+        guard let r = scalar(object: object, range: range, path: ["reasoning"]) else { return nil }
+        var n = 0, negative = false
+        for b in object[r] {
+            if b == UInt8(ascii: "-") { negative = true } else if b >= 48 && b <= 57 { n = n &* 10 &+ Int(b &- 48) } else { return nil }
+        }
+        return negative ? -n : n
+    }
+
+    /// `steer.alpha` of a record's `gen` object, read in place; nil when absent or not a number.
+    static func steerAlpha(object: UnsafeRawBufferPointer, range: Range<Int>) -> Double? {
+        guard let r = scalar(object: object, range: range, path: ["steer", "alpha"]) else { return nil }
+        return Double(String(decoding: object[r], as: UTF8.self))
+    }
+
+    /// The bytes of the number at `path` (object keys) below the object at `range`.
+    private static func scalar(object: UnsafeRawBufferPointer, range: Range<Int>, path: ArraySlice<String>) -> Range<Int>? {
         var c = JSONCursor(object, at: range.lowerBound, end: range.upperBound)
-        var found: Int? = nil
-        c.forEachMember { key, v in
-            if v.bytesEqual(key, Array("reasoning".utf8)), v.kind() == .integer {
-                var n = 0, negative = false
-                for b in object[v.scalar()] {
-                    if b == UInt8(ascii: "-") { negative = true } else { n = n &* 10 &+ Int(b &- 48) }
-                }
-                found = negative ? -n : n
-            } else { v.skipValue() }
+        guard let key = path.first, c.kind() == .object else { return nil }
+        var found: Range<Int>? = nil
+        c.forEachMember { k, v in
+            guard found == nil, v.bytesEqual(k, Array(key.utf8)) else { return v.skipValue() }
+            let start = v.pos
+            let kind = v.kind()
+            v.skipValue()
+            if path.count == 1 {
+                if kind == .integer || kind == .number { found = start..<v.pos }
+            } else if kind == .object {
+                found = scalar(object: object, range: start..<v.pos, path: path.dropFirst())
+            }
         }
         return found
     }
 
-    /// {split: {mode: {records, mean, p10, median, p90, max}}}; records without a mode are under "".
+    private static func scalar(object: UnsafeRawBufferPointer, range: Range<Int>, path: [String]) -> Range<Int>? {
+        scalar(object: object, range: range, path: path[...])
+    }
+
+    /// A bin width of 1, 2 or 5 × 10^k giving at most `maxBins` bins up to `maximum`.
+    static func binWidth(maximum: Int, maxBins: Int = 30) -> Int {
+        var w = 1
+        while true {
+            for m in [1, 2, 5] where (maximum / (w * m)) + 1 <= maxBins { return w * m }
+            w *= 10
+        }
+    }
+
+    /// {split: {variant: {records, mean, p10, median, p90, max, histogram: {bin_width, counts}}}}.
     var json: JSONValue {
+        let maximum = tallies.flatMap { $0.values.flatMap { $0.keys } }.max() ?? 0
+        let width = ReasoningLengths.binWidth(maximum: max(0, maximum))
         var out = JSONObject()
-        for (name, byMode) in zip(splits, tallies) where !byMode.isEmpty {
-            var modes = JSONObject()
-            for (mode, tally) in byMode.sorted(by: { $0.key < $1.key }) {
+        for (name, byVariant) in zip(splits, tallies) where !byVariant.isEmpty {
+            var variants = JSONObject()
+            for (variant, tally) in byVariant.sorted(by: { $0.key < $1.key }) {
                 let sorted = tally.sorted { $0.key < $1.key }
                 let n = sorted.reduce(0) { $0 + $1.value }
                 let sum = sorted.reduce(0.0) { $0 + Double($1.key) * Double($1.value) }
@@ -454,13 +515,16 @@ struct ReasoningLengths {
                     for (v, c) in sorted { seen += c; if seen >= target { return v } }
                     return sorted.last?.key ?? 0
                 }
-                modes[mode] = .object(JSONObject([
+                var counts = Array(repeating: 0, count: max(0, sorted.last?.key ?? 0) / width + 1)
+                for (v, c) in sorted { counts[max(0, v) / width] += c }
+                variants[variant] = .object(JSONObject([
                     ("records", .int(n)), ("mean", .double((sum / Double(n) * 10).rounded() / 10)),
                     ("p10", .int(quantile(0.1))), ("median", .int(quantile(0.5))), ("p90", .int(quantile(0.9))),
                     ("max", .int(sorted.last?.key ?? 0)),
+                    ("histogram", .object(JSONObject([("bin_width", .int(width)), ("counts", .array(counts.map { .int($0) }))]))),
                 ]))
             }
-            out[name] = .object(modes)
+            out[name] = .object(variants)
         }
         return .object(out)
     }

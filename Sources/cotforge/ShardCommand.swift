@@ -126,6 +126,6 @@ struct ShardCommand: ParsableCommand {
         for (reason, n) in result.droppedByReason.sorted(by: { $0.value > $1.value }) {
             Terminal.err("  rejected \(n) × \(reason)")
         }
-        Terminal.err("wrote \(result.outDir)/ (manifest.json, README.md, data/, rejects/\(format == "jsonl" ? "" : ", \(format)/"))")
+        Terminal.err("wrote \(result.outDir)/ (manifest.json, README.md, report.html, data/, rejects/\(format == "jsonl" ? "" : ", \(format)/"))")
     }
 }
