@@ -16,7 +16,7 @@ enum PythonJSON {
         case .null: s += "null"
         case .bool(let b): s += b ? "true" : "false"
         case .number(let n):
-            if JSONKind.ofNumberLexeme(n) == .integer { s += n } else { s += Double(n).map { $0.description } ?? n }
+            if JSONKind.ofNumberLexeme(n) == .integer { s += n == "-0" ? "0" : n } else { s += Double(n).map { $0.description } ?? n }
         case .string(let t): string(t, into: &s)
         case .array(let a):
             s += "["
@@ -32,6 +32,84 @@ enum PythonJSON {
             }
             s += "}"
         }
+    }
+
+    /// The JSON value at `at` in `b` (a record line; ends at `end`) as `json.dumps` would write
+    /// it after `json.loads`, appended to `out` straight from the bytes: no value tree is built,
+    /// and strings of printable ASCII (most of them) are copied as they are.
+    static func transcode(_ b: UnsafeRawBufferPointer, at: Int, end: Int, into out: inout [UInt8]) throws {
+        var c = JSONCursor(b, at: at, end: end)
+        try transcode(&c, b, into: &out)
+    }
+
+    private static func transcode(_ c: inout JSONCursor, _ b: UnsafeRawBufferPointer, into out: inout [UInt8]) throws {
+        switch c.kind() {
+        case .string:
+            let start = c.pos
+            let (body, escaped) = c.string()
+            if !escaped && plainASCII(UnsafeRawBufferPointer(rebasing: b[body])) {
+                out.append(contentsOf: b[start..<(body.upperBound + 1)])
+            } else {
+                var t = ""
+                string(try JSONScanner.decodeString(b, at: start), into: &t)
+                out.append(contentsOf: t.utf8)
+            }
+        case .object:
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            var failure: Error? = nil
+            c.forEachMember { key, v in
+                guard failure == nil else { return v.skipValue() }
+                if !first { out.append(0x2C); out.append(0x20) }
+                first = false
+                let keyBody = UnsafeRawBufferPointer(rebasing: b[key])
+                if plainASCII(keyBody) {
+                    out.append(0x22); out.append(contentsOf: keyBody); out.append(0x22)
+                } else {
+                    do {
+                        var t = ""
+                        string(try JSONScanner.decodeString(b, at: key.lowerBound - 1), into: &t)
+                        out.append(contentsOf: t.utf8)
+                    } catch { failure = error }
+                }
+                out.append(0x3A); out.append(0x20)
+                do { try transcode(&v, b, into: &out) } catch { failure = error; v.skipValue() }
+            }
+            if let failure { throw failure }
+            out.append(UInt8(ascii: "}"))
+        case .array:
+            out.append(UInt8(ascii: "["))
+            var first = true
+            var failure: Error? = nil
+            c.forEachElement { v in
+                guard failure == nil else { return v.skipValue() }
+                if !first { out.append(0x2C); out.append(0x20) }
+                first = false
+                do { try transcode(&v, b, into: &out) } catch { failure = error; v.skipValue() }
+            }
+            if let failure { throw failure }
+            out.append(UInt8(ascii: "]"))
+        case .integer:
+            let r = c.scalar()
+            // json.loads("-0") is the int 0.
+            if r.count == 2 && b[r.lowerBound] == UInt8(ascii: "-") && b[r.lowerBound + 1] == UInt8(ascii: "0") {
+                out.append(UInt8(ascii: "0"))
+            } else {
+                out.append(contentsOf: b[r])
+            }
+        case .number:
+            var t = ""
+            write(.number(String(decoding: b[c.scalar()], as: UTF8.self)), sortKeys: false, into: &t)
+            out.append(contentsOf: t.utf8)
+        default:  // true, false, null
+            out.append(contentsOf: b[c.scalar()])
+        }
+    }
+
+    /// Printable ASCII without quote or backslash: written by json.dumps as it is.
+    @inline(__always) static func plainASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for x in bytes where x < 0x20 || x >= 0x7F || x == 0x22 || x == 0x5C { return false }
+        return true
     }
 
     static func string(_ t: String, into s: inout String) {
@@ -84,7 +162,9 @@ public struct MDSWriter {
     /// zstd level, or nil for no compression.
     public let zstdLevel: Int32?
     let folder: String
-    private var samples: [[UInt8]] = []
+    /// The samples of the shard being built, back to back, and where each ends in `body`.
+    private var body: [UInt8] = []
+    private var ends: [Int] = []
     private var shardSize: Int
     private let config: [UInt8]
     private(set) var index: [JSONValue] = []
@@ -134,62 +214,105 @@ public struct MDSWriter {
     }
 
     /// `encode` for a record still in its JSON bytes (`members` from `JSONScanner.scanObject`,
-    /// ranges relative to `object.lowerBound`): strings are decoded and only `json` columns parsed.
+    /// ranges relative to `object.lowerBound`): strings are decoded only when they hold an
+    /// escape, and `json` columns are transcoded from the bytes (`PythonJSON.transcode`).
     func encode(line b: UnsafeRawBufferPointer, members: [JSONMember], object: Range<Int>) throws -> [UInt8] {
-        var sizes: [UInt8] = [], data: [UInt8] = []
-        for (name, enc) in columns {
-            let m = members.first { $0.key == name }
-            let at = object.lowerBound + (m?.range.lowerBound ?? 0)
-            var bytes: [UInt8]
-            switch enc {
-            case .str:
-                guard let m, m.kind == .string else { throw ShardJobError(message: "MDS column \(name) needs a string", hint: nil) }
-                let body = (at + 1)..<(object.lowerBound + m.range.upperBound - 1)
-                // Without a backslash the JSON string body is already the UTF-8 text.
-                bytes = b[body].contains(UInt8(ascii: "\\")) ? Array(try JSONScanner.decodeString(b, at: at).utf8) : Array(b[body])
-            case .int:
-                guard let m, m.kind == .integer,
-                      let n = Int64(String(decoding: b[at..<(object.lowerBound + m.range.upperBound)], as: UTF8.self)) else {
-                    throw ShardJobError(message: "MDS column \(name) needs an integer", hint: nil)
+        var out: [UInt8] = []
+        try encode(line: b, members: members, object: object, into: &out)
+        return out
+    }
+
+    /// Appends the sample to `out`: first the size slots of the variable-size columns, then the
+    /// columns, each size filled in once its column is written. On error `out` is left as it was.
+    func encode(line b: UnsafeRawBufferPointer, members: [JSONMember], object: Range<Int>, into out: inout [UInt8]) throws {
+        let start = out.count
+        var slot = start
+        out.append(contentsOf: repeatElement(0, count: 4 * variableColumns))
+        do {
+            for (name, enc) in columns {
+                let m = members.first { $0.key == name }
+                let at = object.lowerBound + (m?.range.lowerBound ?? 0)
+                let columnStart = out.count
+                switch enc {
+                case .str:
+                    guard let m, m.kind == .string else { throw ShardJobError(message: "MDS column \(name) needs a string", hint: nil) }
+                    let body = (at + 1)..<(object.lowerBound + m.range.upperBound - 1)
+                    // Without a backslash the JSON string body is already the UTF-8 text.
+                    if memchr(b.baseAddress! + body.lowerBound, 0x5C, body.count) == nil {
+                        out.append(contentsOf: b[body])
+                    } else {
+                        out.append(contentsOf: try JSONScanner.decodeString(b, at: at).utf8)
+                    }
+                case .int:
+                    guard let m, m.kind == .integer,
+                          let n = Int64(String(decoding: b[at..<(object.lowerBound + m.range.upperBound)], as: UTF8.self)) else {
+                        throw ShardJobError(message: "MDS column \(name) needs an integer", hint: nil)
+                    }
+                    withUnsafeBytes(of: n.littleEndian) { out.append(contentsOf: $0) }
+                    continue
+                case .json:
+                    if let m {
+                        try PythonJSON.transcode(b, at: at, end: object.lowerBound + m.range.upperBound, into: &out)
+                    } else {
+                        out.append(contentsOf: "null".utf8)
+                    }
                 }
-                withUnsafeBytes(of: n.littleEndian) { data += $0 }
-                continue
-            case .json:
-                if let m {
-                    let v = try JSONScanner.parse(UnsafeRawBufferPointer(rebasing: b[at..<(object.lowerBound + m.range.upperBound)]))
-                    bytes = Array(PythonJSON.dumps(v).utf8)
-                } else {
-                    bytes = Array("null".utf8)
-                }
+                let size = UInt32(out.count - columnStart).littleEndian
+                withUnsafeBytes(of: size) { s in for k in 0..<4 { out[slot + k] = s[k] } }
+                slot += 4
             }
-            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { sizes += $0 }
-            data += bytes
+        } catch {
+            out.removeSubrange(start...)
+            throw error
         }
-        return sizes + data
     }
 
-    public mutating func write(_ r: Example) throws { try add(sample: try encode(r)) }
+    private var variableColumns: Int { columns.reduce(0) { $0 + ($1.encoding == .int ? 0 : 1) } }
 
-    /// Writes one record given as a JSON line (see `encode(line:members:object:)`).
+    public mutating func write(_ r: Example) throws {
+        let sample = try encode(r)
+        body.append(contentsOf: sample)
+        try added(from: body.count - sample.count)
+    }
+
+    /// Writes one record given as a JSON line (see `encode(line:members:object:)`), encoding it
+    /// straight into the shard.
     public mutating func write(line b: UnsafeRawBufferPointer, members: [JSONMember], object: Range<Int>) throws {
-        try add(sample: try encode(line: b, members: members, object: object))
+        // The shard buffer is moved out while `encode` (a method of self) appends to it: passed
+        // in place it would be copied, whole, for every sample.
+        var buffer: [UInt8] = []
+        swap(&buffer, &body)
+        let start = buffer.count
+        do { try encode(line: b, members: members, object: object, into: &buffer) } catch { swap(&buffer, &body); throw error }
+        swap(&buffer, &body)
+        try added(from: start)
     }
 
-    private mutating func add(sample: [UInt8]) throws {
-        if sizeLimit < shardSize + sample.count + 4 { try flush() }
-        samples.append(sample)
-        shardSize += sample.count + 4
+    /// The sample that starts at `start` in `body` was appended: when it does not fit the size
+    /// limit, the shard closes without it (as MDSWriter does, even when that shard is empty) and
+    /// it opens the next one.
+    private mutating func added(from start: Int) throws {
+        let size = body.count - start
+        if sizeLimit < shardSize + size + 4 {
+            let sample = Array(body[start...])
+            body.removeSubrange(start...)
+            try flush()
+            body = sample
+        }
+        ends.append(body.count)
+        shardSize += size + 4
     }
 
     /// The uncompressed bytes of the shard being built.
     func shardBytes() -> [UInt8] {
         var out: [UInt8] = []
-        withUnsafeBytes(of: UInt32(samples.count).littleEndian) { out += $0 }
-        var offset = UInt32(4 + 4 * (samples.count + 1) + config.count)
-        withUnsafeBytes(of: offset.littleEndian) { out += $0 }
-        for s in samples { offset += UInt32(s.count); withUnsafeBytes(of: offset.littleEndian) { out += $0 } }
+        let head = 4 + 4 * (ends.count + 1) + config.count
+        out.reserveCapacity(head + body.count)
+        withUnsafeBytes(of: UInt32(ends.count).littleEndian) { out += $0 }
+        withUnsafeBytes(of: UInt32(head).littleEndian) { out += $0 }
+        for e in ends { withUnsafeBytes(of: UInt32(head + e).littleEndian) { out += $0 } }
         out += config
-        for s in samples { out += s }
+        out += body
         return out
     }
 
@@ -199,7 +322,7 @@ public struct MDSWriter {
         let rawName = String(format: "shard.%05d.mds", n)
         var entry = MDSWriter.configValue(columns, sizeLimit: sizeLimit, zstdLevel: zstdLevel).objectValue!
         entry["raw_data"] = .object(JSONObject([("basename", .string(rawName)), ("bytes", .int(raw.count)), ("hashes", .object(JSONObject()))]))
-        entry["samples"] = .int(samples.count)
+        entry["samples"] = .int(ends.count)
         var file = raw, fileName = rawName
         if let level = zstdLevel {
             let compressor = try ZstdCompressor(level: level)
@@ -213,15 +336,16 @@ public struct MDSWriter {
         try file.withUnsafeBytes { try sink.write($0) }
         try sink.finish()
         index.append(.object(entry))
-        written.append(ShardInfo(path: "\(folder)/\(fileName)", records: samples.count, bytes: file.count,
+        written.append(ShardInfo(path: "\(folder)/\(fileName)", records: ends.count, bytes: file.count,
                                  uncompressedBytes: raw.count, sha256: SHA256.hex(of: file)))
-        samples.removeAll()
+        body.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
         shardSize = 8 + config.count
     }
 
     /// Flushes the last shard and writes `index.json`.
     public mutating func finish() throws {
-        if !samples.isEmpty { try flush() }
+        if !ends.isEmpty { try flush() }
         let doc = JSONValue.object(JSONObject([("shards", .array(index)), ("version", .int(2))]))
         try writeText(PythonJSON.dumps(doc, sortKeys: true), to: "\(folder)/index.json")
     }

@@ -86,6 +86,43 @@ import TestSupport
         #expect(PythonJSON.dumps(.string("é😀\u{7F}\u{01}\"\\/")) == #""\u00e9\ud83d\ude00\u007f\u0001\"\\/""#.replacingOccurrences(of: "\\u007f", with: "\u{7F}"))
         #expect(PythonJSON.dumps(.object(JSONObject([("b", .number("1.50")), ("a", .array([.null, .bool(true), .number("1e-05")]))]))) == #"{"b": 1.5, "a": [null, true, 1e-05]}"#)
         #expect(PythonJSON.dumps(.object(JSONObject([("b", .int(1)), ("a", .int(2))])), sortKeys: true) == #"{"a": 2, "b": 1}"#)
+        #expect(PythonJSON.dumps(.number("-0")) == "0")
+    }
+
+    /// The byte-level transcoder (the export's path for `json` columns) writes what `dumps`
+    /// writes for the parsed value, on random nested values with escapes, non-ASCII text,
+    /// floats and whitespace in odd places.
+    @Test func transcodeEqualsDumpsOfTheParsedValue() throws {
+        var rng = SeededRandom(seed: 7)
+        let strings = ["", "plain", "é", "中文😀", "q\"uote", "back\\slash", "tab\t", "\u{01}", "\u{7F}", "x/y", "\u{2028}"]
+        let numbers = ["0", "-0", "12", "-7", "1.50", "1e-05", "2E+3", "123456789012345678901234567890", "0.1", "-2.5e-300"]
+        func value(_ depth: Int) -> JSONValue {
+            switch Int.random(in: 0..<(depth > 2 ? 4 : 6), using: &rng) {
+            case 0: return .string(strings.randomElement(using: &rng)!)
+            case 1: return .number(numbers.randomElement(using: &rng)!)
+            case 2: return [.null, .bool(true), .bool(false)].randomElement(using: &rng)!
+            case 3: return .string(strings.randomElement(using: &rng)! + strings.randomElement(using: &rng)!)
+            case 4: return .array((0..<Int.random(in: 0...4, using: &rng)).map { _ in value(depth + 1) })
+            default:
+                return .object(JSONObject((0..<Int.random(in: 0...4, using: &rng)).map { i in (strings.randomElement(using: &rng)! + "\(i)", value(depth + 1)) }))
+            }
+        }
+        for _ in 0..<500 {
+            let v = value(0)
+            // Compact and spaced source text: the transcoder must not depend on the layout.
+            for text in [JSONSerializer.string(v), " " + JSONSerializer.pretty(v) + " "] {
+                let bytes = Array(text.utf8)
+                let got = try bytes.withUnsafeBytes { b -> [UInt8] in
+                    var out: [UInt8] = []
+                    var at = 0
+                    while b[at] == 0x20 { at += 1 }
+                    try PythonJSON.transcode(b, at: at, end: b.count, into: &out)
+                    return out
+                }
+                let parsed = try bytes.withUnsafeBytes { try JSONScanner.parse($0) }
+                #expect(String(decoding: got, as: UTF8.self) == PythonJSON.dumps(parsed), "\(text)")
+            }
+        }
     }
 }
 
