@@ -15,6 +15,7 @@ struct GenerateCommand: ParsableCommand {
           cotforge generate --model smollm2 --chat --prompt "What is 12 + 7?"
           cotforge generate --model smollm2 --chat --prompts questions.jsonl -o answers.jsonl --max-tokens 128
           cotforge generate --model path/to/model.gguf --prompt "Once upon a time" --temperature 0.8 --seed 3
+          cotforge generate --model smollm2 --chat --prompt "Name a prime." --temperature 0.6 --top-p 0.95 --min-p 0.05
         """)
 
     @Option(help: "A .gguf path or a known model name (see `cotforge model list`).")
@@ -35,6 +36,21 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sampling temperature; 0 is greedy.")
     var temperature: Float = 0
 
+    @Option(help: "Keep the K most likely tokens before drawing (0: off).")
+    var topK: Int = 0
+
+    @Option(help: "Keep the most likely tokens up to this total probability (1: off).")
+    var topP: Double = 1
+
+    @Option(help: "Keep tokens at least this fraction as likely as the most likely one (0: off).")
+    var minP: Double = 0
+
+    @Option(help: "Repetition penalty on tokens seen in the last --repeat-last-n tokens (1: off).")
+    var repeatPenalty: Float = 1
+
+    @Option(help: "How many recent tokens the repetition penalty looks at (-1: all).")
+    var repeatLastN: Int = 64
+
     @Option(help: "Seed of the sampler.")
     var seed: UInt64 = 0
 
@@ -54,6 +70,10 @@ struct GenerateCommand: ParsableCommand {
         guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt and --prompts") }
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
         guard temperature >= 0 else { throw ValidationError("--temperature must be 0 or more") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be 0 or more") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard minP >= 0 && minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
+        guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard LlamaModel.Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be llama.cpp or f32") }
     }
@@ -64,7 +84,8 @@ struct GenerateCommand: ParsableCommand {
         let file = try GGUFFile(path: path)
         let gen = try Generator(file, threads: threads, precision: LlamaModel.Precision(rawValue: precision) ?? .llamaCpp)
         Terminal.err("loaded \(path) (\(gen.model.config.architecture.rawValue), \(gen.model.config.layers) layers) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        let sampler = SamplerSettings(temperature: temperature, seed: seed)
+        let sampler = SamplerSettings(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                                      repeatPenalty: repeatPenalty, repeatLastN: repeatLastN, seed: seed)
         if let p = prompt {
             let ids = try gen.promptTokens(p, chat: chat)
             var printed = 0
@@ -102,7 +123,7 @@ struct GenerateCommand: ParsableCommand {
                 e["tokens"] = .object(JSONObject([("prompt", .int(ids.count)), ("answer", .int(r.tokens.count))]))
                 e["gen"] = .object(JSONObject([
                     ("model", .string((path as NSString).lastPathComponent)), ("model_sha256", .string(sha)),
-                    ("sampler", .object(JSONObject([("temperature", .double(Double(temperature))), ("seed", .number(String(seed)))]))),
+                    ("sampler", GenerateCommand.samplerJSON(sampler)),
                     ("decoding", .string(chat ? "chat" : "plain")), ("stop_reason", .string(r.stopReason.rawValue)),
                 ]))
                 try writer.write(e)
@@ -112,6 +133,16 @@ struct GenerateCommand: ParsableCommand {
                 Terminal.err("\(r.file ?? "?"):\(r.line ?? 0): \(r.reason): \(r.detail ?? "") — line skipped")
             })
         try writer.finish()
+    }
+
+    /// `gen.sampler` of a record: every setting that shaped the draw.
+    static func samplerJSON(_ s: SamplerSettings) -> JSONValue {
+        var o = JSONObject([("temperature", .double(Double(s.temperature))), ("seed", .number(String(s.seed)))])
+        if !s.isGreedy {
+            o["top_k"] = .int(s.topK); o["top_p"] = .double(s.topP); o["min_p"] = .double(s.minP)
+        }
+        if s.repeatPenalty != 1 { o["repeat_penalty"] = .double(Double(s.repeatPenalty)); o["repeat_last_n"] = .int(s.repeatLastN) }
+        return .object(o)
     }
 
     func report(_ r: Generation) {

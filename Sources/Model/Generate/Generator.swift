@@ -1,13 +1,6 @@
 import Hashing
 import Foundation
 
-/// How the next token is chosen. Temperature 0 is greedy (argmax; the lowest id on ties).
-public struct SamplerSettings: Sendable, Equatable {
-    public var temperature: Float = 0
-    public var seed: UInt64 = 0
-    public init(temperature: Float = 0, seed: UInt64 = 0) { self.temperature = temperature; self.seed = seed }
-}
-
 /// Why generation ended.
 public enum StopReason: String, Sendable { case endOfGeneration = "eog", stopText = "stop", length }
 
@@ -71,7 +64,8 @@ public final class Generator: @unchecked Sendable {
     public func generate(prompt: [Int32], maxTokens: Int, sampler: SamplerSettings = SamplerSettings(), stopTexts: [String] = [],
                          onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
         var cache = model.makeCache(capacity: prompt.count + maxTokens + 1)
-        var rng = SplitMix64(seed: sampler.seed)
+        var chooser = Sampler(sampler)
+        var history = prompt
         let t0 = Date()
         var logits = try model.forward(prompt, cache: &cache)
         let t1 = Date()
@@ -79,9 +73,10 @@ public final class Generator: @unchecked Sendable {
         var reason = StopReason.length
         var text = ""
         while out.count < maxTokens {
-            let next = Generator.sample(logits, sampler, &rng)
+            let next = chooser.next(logits, history: history[...])
             if endTokens.contains(next) { reason = .endOfGeneration; break }
             out.append(next)
+            history.append(next)
             text = tokenizer.decode(out)
             if let stop = stopTexts.first(where: { text.contains($0) }) {
                 text = String(text[..<text.range(of: stop)!.lowerBound])
@@ -94,22 +89,5 @@ public final class Generator: @unchecked Sendable {
         }
         return Generation(promptTokens: prompt, tokens: out, text: text, stopReason: reason,
                           promptSeconds: t1.timeIntervalSince(t0), decodeSeconds: Date().timeIntervalSince(t1))
-    }
-
-    /// Greedy when temperature is 0, else a draw from softmax(logits / T).
-    static func sample(_ logits: [Float], _ s: SamplerSettings, _ rng: inout SplitMix64) -> Int32 {
-        var best = 0
-        for i in 1..<logits.count where logits[i] > logits[best] { best = i }
-        guard s.temperature > 0 else { return Int32(best) }
-        let m = logits[best]
-        var probs = logits.map { exp(($0 - m) / s.temperature) }
-        let total = probs.reduce(0, +)
-        var u = Float(Double(rng.next() >> 11) * 0x1.0p-53) * total
-        for i in probs.indices {
-            u -= probs[i]
-            if u <= 0 { return Int32(i) }
-        }
-        probs.removeAll()
-        return Int32(best)
     }
 }
