@@ -16,6 +16,8 @@ struct GenerateCommand: ParsableCommand {
           cotforge generate --model smollm2 --chat --prompts questions.jsonl -o answers.jsonl --max-tokens 128
           cotforge generate --model path/to/model.gguf --prompt "Once upon a time" --temperature 0.8 --seed 3
           cotforge generate --model smollm2 --chat --prompt "Name a prime." --temperature 0.6 --top-p 0.95 --min-p 0.05
+          cotforge generate --model smollm2 --chat --prompt "What is 12 + 7?" --steer long.gguf --alpha -0.5 --layers 8-14
+          cotforge generate --model smollm2 --chat --prompts q.jsonl -o out.jsonl --temperature 0.7 --samples 4
         """)
 
     @Option(help: "A .gguf path or a known model name (see `cotforge model list`).")
@@ -54,6 +56,18 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Seed of the sampler.")
     var seed: UInt64 = 0
 
+    @Option(help: ArgumentHelp("A control vector (llama.cpp's GGUF format) to add to the residual stream.", valueName: "vector.gguf"))
+    var steer: String?
+
+    @Option(help: "Scale of the control vector (negative reverses it).")
+    var alpha: Float = 1
+
+    @Option(help: ArgumentHelp("Blocks to steer, as N or A-B (default: every block the vector has).", valueName: "range"))
+    var layers: String?
+
+    @Option(help: "Samples per prompt (with --prompts): seeds seed, seed+1, …; ids get /sK.")
+    var samples: Int = 1
+
     @Option(help: "Threads for the matrix products.")
     var threads: Int = 1
 
@@ -74,6 +88,11 @@ struct GenerateCommand: ParsableCommand {
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         guard minP >= 0 && minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
         guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive") }
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        if samples > 1 && temperature == 0 { throw ValidationError("--samples > 1 needs --temperature > 0 (greedy gives the same text every time)") }
+        if samples > 1 && prompts == nil { throw ValidationError("--samples works with --prompts") }
+        if steer == nil && (layers != nil) { throw ValidationError("--layers needs --steer") }
+        if let layers, GenerateCommand.parseRange(layers) == nil { throw ValidationError("--layers \(layers): use N or A-B, e.g. 8-14") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard LlamaModel.Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be llama.cpp or f32") }
     }
@@ -84,12 +103,27 @@ struct GenerateCommand: ParsableCommand {
         let file = try GGUFFile(path: path)
         let gen = try Generator(file, threads: threads, precision: LlamaModel.Precision(rawValue: precision) ?? .llamaCpp)
         Terminal.err("loaded \(path) (\(gen.model.config.architecture.rawValue), \(gen.model.config.layers) layers) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        var steering: Steering? = nil
+        var steerJSON: JSONValue? = nil
+        if let steer {
+            let cv = try ControlVector(path: steer)
+            try cv.check(against: gen.model.config, path: steer)
+            let range = layers.flatMap(GenerateCommand.parseRange)
+            let s = cv.steering(alpha: alpha, layers: range)
+            if s.isEmpty { Terminal.err("warning: --layers \(layers ?? "") leaves out every direction of \(steer); nothing is steered") }
+            steering = s
+            steerJSON = .object(JSONObject([
+                ("vector", .string((steer as NSString).lastPathComponent)), ("vector_sha256", .string(try ModelStore.sha256(ofFile: steer))),
+                ("layers", .array(s.vectors.keys.sorted().map { .int($0) })), ("alpha", .number("\(alpha)")),
+            ]))
+            Terminal.err("steering blocks \(s.vectors.keys.sorted().map(String.init).joined(separator: ",")) with α = \(alpha)")
+        }
         let sampler = SamplerSettings(temperature: temperature, topK: topK, topP: topP, minP: minP,
                                       repeatPenalty: repeatPenalty, repeatLastN: repeatLastN, seed: seed)
         if let p = prompt {
             let ids = try gen.promptTokens(p, chat: chat)
             var printed = 0
-            let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: sampler, stopTexts: stops) { _, text in
+            let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: sampler, stopTexts: stops, steering: steering) { _, text in
                 // Stream what is certain: hold back a possible partial UTF-8 character.
                 let safe = text.hasSuffix("\u{FFFD}") ? String(text.dropLast()) : text
                 if safe.count > printed {
@@ -111,37 +145,53 @@ struct GenerateCommand: ParsableCommand {
         readOptions.schema = try JSONSchema(text: "{}")
         readOptions.deriveIDs = true
         try RecordReader(path: prompts!, options: readOptions).forEach({ rec in
-                var e = try rec.example()
+                let e = try rec.example()
                 guard let text = e.prompt ?? e.question else {
                     Terminal.err("\(rec.file):\(rec.line): no prompt or question field; skipped and written back unchanged")
                     try writer.write(e)
                     return
                 }
                 let ids = try gen.promptTokens(text, chat: chat)
-                let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: sampler, stopTexts: stops)
-                e.answer = r.text
-                e["tokens"] = .object(JSONObject([("prompt", .int(ids.count)), ("answer", .int(r.tokens.count))]))
-                e["gen"] = .object(JSONObject([
-                    ("model", .string((path as NSString).lastPathComponent)), ("model_sha256", .string(sha)),
-                    ("sampler", GenerateCommand.samplerJSON(sampler)),
-                    ("decoding", .string(chat ? "chat" : "plain")), ("stop_reason", .string(r.stopReason.rawValue)),
-                ]))
-                try writer.write(e)
-                done += 1
-                Terminal.err("\(done): \(ids.count) prompt + \(r.tokens.count) tokens, \(String(format: "%.1f", Double(r.tokens.count) / max(r.decodeSeconds, 1e-9))) tokens/s")
+                for k in 0..<samples {
+                    var settings = sampler
+                    settings.seed = sampler.seed &+ UInt64(k)
+                    let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: settings, stopTexts: stops, steering: steering)
+                    var out = e
+                    if samples > 1 { out.id = "\(e.id ?? "record")/s\(k)" }
+                    out.answer = r.text
+                    out["tokens"] = .object(JSONObject([("prompt", .int(ids.count)), ("answer", .int(r.tokens.count))]))
+                    var g = JSONObject([
+                        ("model", .string((path as NSString).lastPathComponent)), ("model_sha256", .string(sha)),
+                        ("sampler", GenerateCommand.samplerJSON(settings)),
+                        ("decoding", .string(chat ? "chat" : "plain")), ("stop_reason", .string(r.stopReason.rawValue)),
+                    ])
+                    if let steerJSON { g["steer"] = steerJSON }
+                    out["gen"] = .object(g)
+                    try writer.write(out)
+                    done += 1
+                    Terminal.err("\(done): \(ids.count) prompt + \(r.tokens.count) tokens, \(String(format: "%.1f", Double(r.tokens.count) / max(r.decodeSeconds, 1e-9))) tokens/s")
+                }
             }, onReject: { r in
                 Terminal.err("\(r.file ?? "?"):\(r.line ?? 0): \(r.reason): \(r.detail ?? "") — line skipped")
             })
         try writer.finish()
     }
 
+    /// "8-14" → 8...14, "9" → 9...9.
+    static func parseRange(_ s: String) -> ClosedRange<Int>? {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        if parts.count == 1, let a = parts[0], a >= 0 { return a...a }
+        if parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, a <= b { return a...b }
+        return nil
+    }
+
     /// `gen.sampler` of a record: every setting that shaped the draw.
     static func samplerJSON(_ s: SamplerSettings) -> JSONValue {
-        var o = JSONObject([("temperature", .double(Double(s.temperature))), ("seed", .number(String(s.seed)))])
+        var o = JSONObject([("temperature", .number("\(s.temperature)")), ("seed", .number(String(s.seed)))])
         if !s.isGreedy {
             o["top_k"] = .int(s.topK); o["top_p"] = .double(s.topP); o["min_p"] = .double(s.minP)
         }
-        if s.repeatPenalty != 1 { o["repeat_penalty"] = .double(Double(s.repeatPenalty)); o["repeat_last_n"] = .int(s.repeatLastN) }
+        if s.repeatPenalty != 1 { o["repeat_penalty"] = .number("\(s.repeatPenalty)"); o["repeat_last_n"] = .int(s.repeatLastN) }
         return .object(o)
     }
 

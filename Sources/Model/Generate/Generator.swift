@@ -62,12 +62,12 @@ public final class Generator: @unchecked Sendable {
     /// Generates up to `maxTokens` tokens after `prompt`. `onToken` sees each token and the
     /// text so far; returning false stops early.
     public func generate(prompt: [Int32], maxTokens: Int, sampler: SamplerSettings = SamplerSettings(), stopTexts: [String] = [],
-                         onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
+                         steering: Steering? = nil, onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
         var cache = model.makeCache(capacity: prompt.count + maxTokens + 1)
         var chooser = Sampler(sampler)
         var history = prompt
         let t0 = Date()
-        var logits = try model.forward(prompt, cache: &cache)
+        var logits = try model.forward(prompt, cache: &cache, steering: steering)
         let t1 = Date()
         var out: [Int32] = []
         var reason = StopReason.length
@@ -85,7 +85,7 @@ public final class Generator: @unchecked Sendable {
             }
             if !onToken(next, text) { break }
             if out.count == maxTokens { break }
-            logits = try model.forward([next], cache: &cache)
+            logits = try model.forward([next], cache: &cache, steering: steering)
         }
         return Generation(promptTokens: prompt, tokens: out, text: text, stopReason: reason,
                           promptSeconds: t1.timeIntervalSince(t0), decodeSeconds: Date().timeIntervalSince(t1))

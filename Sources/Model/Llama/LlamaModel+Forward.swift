@@ -5,7 +5,12 @@ extension LlamaModel {
     /// token while decoding), appends their keys and values to the cache, and returns the logits
     /// of the last token ([V]), or of every token ([T×V]) when `allLogits`.
     /// Throws when the cache is full.
-    public func forward(_ tokens: [Int32], cache: inout KVCache, allLogits: Bool = false) throws -> [Float] {
+    ///
+    /// `steering` adds its vector for block N to the output of block N at every position;
+    /// `capture` then sees that output (the residual stream after block N, llama.cpp's
+    /// `l_out-N`, [T × width]) for every block.
+    public func forward(_ tokens: [Int32], cache: inout KVCache, allLogits: Bool = false, steering: Steering? = nil,
+                        capture: ((_ block: Int, _ residual: UnsafeBufferPointer<Float>) -> Void)? = nil) throws -> [Float] {
         let c = config
         let T = tokens.count, C = c.width, Q = c.heads * c.headDim, KV = c.kvWidth, F = c.ffnWidth, V = c.vocabulary
         let p0 = cache.count
@@ -57,6 +62,11 @@ extension LlamaModel {
             for i in 0..<(T * F) { let g = gate[i]; gate[i] = g / (1 + exp(-g)) * up[i] }
             LlamaModel.linear(gate, rows: T, b.wDown, outputs: C, inner: F, bias: nil, into: &proj)
             for i in 0..<(T * C) { x[i] += proj[i] }
+            if let v = steering?.vectors[l] {
+                precondition(v.count == C, "steering vector for block \(l) has \(v.count) values, the model \(C)")
+                for t in 0..<T { for i in 0..<C { x[t * C + i] += v[i] } }
+            }
+            if let capture { x.withUnsafeBufferPointer { capture(l, $0) } }
         }
         cache.count = p0 + T
 
