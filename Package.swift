@@ -32,7 +32,7 @@ let package = Package(
         // The engine knows nothing of corpora: GGUF, tensors, tokenizer, forward pass, fetch.
         // Optimized in debug builds too: the engine's loops run hundreds of times slower
         // unoptimized, which would make the real-model tests take many minutes.
-        .target(name: "Model", dependencies: ["Hashing", "CArchive"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "Model", dependencies: ["Hashing", "CArchive"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
         .executableTarget(name: "cotforge", dependencies: [
             "Corpus", "Shards", "Model", "Hashing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -74,6 +74,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "llama.cpp (quantized arithmetic, matches llama.cpp) or f32 (exact math of the stored weights).")
     var precision: String = "llama.cpp"
 
+    @Flag(help: "Keep generating past end-of-generation tokens (for benchmarks: always --max-tokens tokens).")
+    var ignoreEos = false
+
     @Option(name: .customLong("stop"), help: "Stop when this text appears (repeatable).")
     var stops: [String] = []
 
@@ -123,7 +126,7 @@ struct GenerateCommand: ParsableCommand {
         if let p = prompt {
             let ids = try gen.promptTokens(p, chat: chat)
             var printed = 0
-            let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: sampler, stopTexts: stops, steering: steering) { _, text in
+            let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: sampler, stopTexts: stops, steering: steering, ignoreEnd: ignoreEos) { _, text in
                 // Stream what is certain: hold back a possible partial UTF-8 character.
                 let safe = text.hasSuffix("\u{FFFD}") ? String(text.dropLast()) : text
                 if safe.count > printed {
@@ -155,7 +158,7 @@ struct GenerateCommand: ParsableCommand {
                 for k in 0..<samples {
                     var settings = sampler
                     settings.seed = sampler.seed &+ UInt64(k)
-                    let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: settings, stopTexts: stops, steering: steering)
+                    let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: settings, stopTexts: stops, steering: steering, ignoreEnd: ignoreEos)
                     var out = e
                     if samples > 1 { out.id = "\(e.id ?? "record")/s\(k)" }
                     out.answer = r.text

@@ -48,6 +48,43 @@ import TestSupport
         }
     }
 
+    /// The vectorized kernels give exactly the reference kernels' results (integer sums are exact
+    /// in any order; the float steps are the same, in the same order), for every row.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0])
+    func fastKernelEqualsReference(_ type: GGMLType) throws {
+        var rng = SeededRandom(seed: 40 + UInt64(type.rawValue))
+        let rows = 33, cols = 576
+        let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: Self.randomBlocks(type, rows: rows, cols: cols, &rng)))
+        for _ in 0..<3 {
+            let x = (0..<cols).map { _ in Float.random(in: -3...3, using: &rng) }
+            var fast = [Float](repeating: 0, count: rows), reference = fast
+            m.matvec(x, &fast)
+            m.matvecReference(x, &reference)
+            #expect(fast == reference, "\(type.name)")
+        }
+    }
+
+    /// The many-row product (tiles dequantized, sgemm) equals the dequantized weights times the
+    /// f32 activations, row by row, for every supported type and a tile count that does not
+    /// divide the rows.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+    func matmulEqualsDequantizedProduct(_ type: GGMLType) throws {
+        var rng = SeededRandom(seed: 70 + UInt64(type.rawValue))
+        let rows = 300, cols = 256, t = 5   // tiles of 256 rows: one full, one of 44
+        let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: Self.randomBlocks(type, rows: rows, cols: cols, &rng)))
+        let w = WeightMatrix.quantized(m).floats
+        let x = (0..<(t * cols)).map { _ in Float.random(in: -2...2, using: &rng) }
+        var y = [Float](repeating: 0, count: t * rows)
+        x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { m.matmul(xb.baseAddress!, rows: t, $0.baseAddress!) } }
+        for i in 0..<t {
+            for r in 0..<rows {
+                var want = 0.0, scale = 0.0
+                for j in 0..<cols { want += Double(w[r * cols + j]) * Double(x[i * cols + j]); scale += abs(Double(w[r * cols + j] * x[i * cols + j])) }
+                #expect(abs(Double(y[i * rows + r]) - want) <= 1e-5 * max(1, scale), "\(type.name) token \(i) row \(r)")
+            }
+        }
+    }
+
     @Test func activationQuantizationRoundsAsGGML() {
         // amax 2.54 → d = 0.02, id = 127/2.54 = 50: 0.01·50 = 0.5 rounds to even (0), 0.03·50 = 1.5 → 2.
         var x = [Float](repeating: 0, count: 32)

@@ -62,7 +62,8 @@ public final class Generator: @unchecked Sendable {
     /// Generates up to `maxTokens` tokens after `prompt`. `onToken` sees each token and the
     /// text so far; returning false stops early.
     public func generate(prompt: [Int32], maxTokens: Int, sampler: SamplerSettings = SamplerSettings(), stopTexts: [String] = [],
-                         steering: Steering? = nil, onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
+                         steering: Steering? = nil, ignoreEnd: Bool = false,
+                         onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
         var cache = model.makeCache(capacity: prompt.count + maxTokens + 1)
         var chooser = Sampler(sampler)
         var history = prompt
@@ -74,7 +75,7 @@ public final class Generator: @unchecked Sendable {
         var text = ""
         while out.count < maxTokens {
             let next = chooser.next(logits, history: history[...])
-            if endTokens.contains(next) { reason = .endOfGeneration; break }
+            if !ignoreEnd && endTokens.contains(next) { reason = .endOfGeneration; break }
             out.append(next)
             history.append(next)
             text = tokenizer.decode(out)

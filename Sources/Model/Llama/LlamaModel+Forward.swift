@@ -90,13 +90,21 @@ extension LlamaModel {
         }
     }
 
+    /// From this many activation rows on, quantized products dequantize weight tiles and use
+    /// sgemm (one pass over the weights for all rows) instead of one integer matvec per row.
+    static let matmulRows = 8
+
     // x: (T,K), w: (M,K) row-major → y: (T,M) = x·wᵀ (+ b)
     static func linear(_ x: [Float], rows: Int, _ w: WeightMatrix, outputs: Int, inner: Int, bias: [Float]?, into y: inout [Float]) {
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 switch w {
                 case .quantized(let m):
-                    for r in 0..<rows { m.matvec(xb.baseAddress! + r * inner, yb.baseAddress! + r * outputs) }
+                    if rows >= LlamaModel.matmulRows {
+                        m.matmul(xb.baseAddress!, rows: rows, yb.baseAddress!)
+                    } else {
+                        for r in 0..<rows { m.matvec(xb.baseAddress! + r * inner, yb.baseAddress! + r * outputs) }
+                    }
                 case .f32(let a):
                     a.withUnsafeBufferPointer { wb in
                         if rows == 1 {
@@ -139,8 +147,63 @@ extension LlamaModel {
     /// Causal attention with grouped KV heads: head h reads KV head h / (heads / kvHeads).
     /// q: (T, heads·d) for positions start…start+T−1; keys/values: (positions, kvHeads·d).
     /// With `f16Weights`, the softmax weights are rounded to f16 before they meet the (f16)
-    /// values, as in llama.cpp's KQ·V product over an f16 cache.
+    /// values, as in llama.cpp's KQ·V product over an f16 cache. Dot products and the weighted
+    /// sum of values run on 16-lane SIMD vectors (`attentionReference` is the plain loop).
     static func attention(_ q: [Float], keys: [Float], values: [Float], tokens T: Int, start: Int, config c: LlamaConfig,
+                          f16Weights: Bool = false, into out: inout [Float]) {
+        let d = c.headDim, Q = c.heads * d, KV = c.kvWidth
+        guard d % 16 == 0 else {
+            return attentionReference(q, keys: keys, values: values, tokens: T, start: start, config: c, f16Weights: f16Weights, into: &out)
+        }
+        let group = c.heads / c.kvHeads
+        let scale = 1 / sqrtf(Float(d))
+        let lanes = d / 16
+        var scores = [Float](repeating: 0, count: start + T)
+        q.withUnsafeBufferPointer { qb in
+        keys.withUnsafeBufferPointer { kb in
+        values.withUnsafeBufferPointer { vb in
+        out.withUnsafeMutableBufferPointer { ob in
+        scores.withUnsafeMutableBufferPointer { sb in
+            let qp = UnsafeRawPointer(qb.baseAddress!), kp = UnsafeRawPointer(kb.baseAddress!), vp = UnsafeRawPointer(vb.baseAddress!)
+            let op = UnsafeMutableRawPointer(ob.baseAddress!)
+            var acc = [SIMD16<Float>](repeating: .zero, count: lanes)
+            for t in 0..<T {
+                let n = start + t + 1  // positions visible to this token
+                for h in 0..<c.heads {
+                    let qo = (t * Q + h * d) * 4
+                    let kvo = (h / group) * d
+                    var maxScore = -Float.infinity
+                    for p in 0..<n {
+                        let ko = (p * KV + kvo) * 4
+                        var sum = SIMD16<Float>.zero
+                        for l in 0..<lanes {
+                            sum += qp.loadUnaligned(fromByteOffset: qo + 64 * l, as: SIMD16<Float>.self)
+                                 * kp.loadUnaligned(fromByteOffset: ko + 64 * l, as: SIMD16<Float>.self)
+                        }
+                        let s = sum.sum() * scale
+                        sb[p] = s
+                        maxScore = max(maxScore, s)
+                    }
+                    var total: Float = 0
+                    for p in 0..<n { let e = exp(sb[p] - maxScore); sb[p] = e; total += e }
+                    let inv = 1 / total
+                    for l in 0..<lanes { acc[l] = .zero }
+                    for p in 0..<n {
+                        let w = f16Weights ? Float(Float16(sb[p] * inv)) : sb[p] * inv
+                        let vo = (p * KV + kvo) * 4
+                        for l in 0..<lanes { acc[l] += w * vp.loadUnaligned(fromByteOffset: vo + 64 * l, as: SIMD16<Float>.self) }
+                    }
+                    for l in 0..<lanes { op.storeBytes(of: acc[l], toByteOffset: qo + 64 * l, as: SIMD16<Float>.self) }
+                }
+            }
+        }}}}}
+    }
+
+    /// Causal attention with grouped KV heads: head h reads KV head h / (heads / kvHeads).
+    /// q: (T, heads·d) for positions start…start+T−1; keys/values: (positions, kvHeads·d).
+    /// With `f16Weights`, the softmax weights are rounded to f16 before they meet the (f16)
+    /// values, as in llama.cpp's KQ·V product over an f16 cache.
+    static func attentionReference(_ q: [Float], keys: [Float], values: [Float], tokens T: Int, start: Int, config c: LlamaConfig,
                           f16Weights: Bool = false, into out: inout [Float]) {
         let d = c.headDim, Q = c.heads * d, KV = c.kvWidth
         let group = c.heads / c.kvHeads

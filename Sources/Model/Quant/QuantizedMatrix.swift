@@ -78,8 +78,96 @@ public struct QuantizedMatrix: Sendable {
         return out
     }
 
-    /// y[rows] = W · x for one activation row `x[cols]`.
+    /// y[rows] = W · x for one activation row `x[cols]`: the SIMD kernels for Q4_0, Q4_1 and
+    /// Q8_0 (bit-identical to the reference: the integer dot products are exact in any order and
+    /// the float steps are the same, in the same order), the reference kernels for the rest.
     public func matvec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        switch type {
+        case .q4_0, .q4_1, .q8_0: matvecSIMD(x, y)
+        default: matvecReference(x, y)
+        }
+    }
+
+    /// The block dot products as loops over raw pointers with wrapping integer arithmetic,
+    /// which LLVM turns into 256-bit SIMD (sign/zero extension, multiply, horizontal add).
+    func matvecSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let withSums = type == .q4_1
+        let a = QuantizedMatrix.quantizeActivations(x, count: cols, withSums: withSums)
+        let nb = cols / 32, bs = type.typeSize
+        let type = self.type
+        data.withUnsafeBytes { raw in
+            a.q.withUnsafeBufferPointer { aqb in
+                a.d.withUnsafeBufferPointer { ad in
+                    a.s.withUnsafeBufferPointer { asum in
+                        let aq = aqb.baseAddress!
+                        for r in 0..<rows {
+                            let row = raw.baseAddress! + r * nb * bs
+                            var sumf: Float = 0
+                            switch type {
+                            case .q4_1:
+                                for b in 0..<nb {
+                                    let blk = row + b * bs
+                                    let sumi = QuantizedMatrix.dotNibbles(blk.assumingMemoryBound(to: UInt8.self) + 4, aq + b * 32, offset: 0)
+                                    sumf += (Dequantize.half(blk, 0) * ad[b]) * Float(sumi) + Dequantize.half(blk, 2) * asum[b]
+                                }
+                            case .q4_0:
+                                for b in 0..<nb {
+                                    let blk = row + b * bs
+                                    let sumi = QuantizedMatrix.dotNibbles(blk.assumingMemoryBound(to: UInt8.self) + 2, aq + b * 32, offset: 8)
+                                    sumf += Float(sumi) * Dequantize.half(blk, 0) * ad[b]
+                                }
+                            default:  // q8_0
+                                for b in 0..<nb {
+                                    let blk = row + b * bs
+                                    let sumi = QuantizedMatrix.dotInt8(blk.assumingMemoryBound(to: Int8.self) + 2, aq + b * 32)
+                                    sumf += Float(sumi) * (Dequantize.half(blk, 0) * ad[b])
+                                }
+                            }
+                            y[r] = sumf
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Σ (low nibble − offset)·a[j] + (high nibble − offset)·a[j+16] over the 16 bytes of a
+    /// Q4 block.
+    @inline(__always) static func dotNibbles(_ w: UnsafePointer<UInt8>, _ a: UnsafePointer<Int8>, offset: Int32) -> Int32 {
+        var s: Int32 = 0
+        for j in 0..<16 {
+            s &+= (Int32(w[j] & 0x0F) &- offset) &* Int32(a[j]) &+ (Int32(w[j] &>> 4) &- offset) &* Int32(a[j + 16])
+        }
+        return s
+    }
+
+    /// Σ w[j]·a[j] over 32 signed bytes.
+    @inline(__always) static func dotInt8(_ w: UnsafePointer<Int8>, _ a: UnsafePointer<Int8>) -> Int32 {
+        var s: Int32 = 0
+        for j in 0..<32 { s &+= Int32(w[j]) &* Int32(a[j]) }
+        return s
+    }
+
+    /// Y[t × rows] = X[t × cols] · Wᵀ for many activation rows at once (a prompt, a batch):
+    /// tiles of W are dequantized to f32 once and multiplied by OpenBLAS sgemm, so every row of
+    /// X shares one pass over the weights. f32 arithmetic (activations are not quantized), so
+    /// results differ from `matvec` by the 8-bit rounding of the activations.
+    public func matmul(_ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>) {
+        let tile = max(16, min(rows, (1 << 16) / cols))
+        let rowBytes = cols / type.blockSize * type.typeSize
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: tile * cols)
+        defer { w.deallocate() }
+        data.withUnsafeBytes { raw in
+            for start in stride(from: 0, to: rows, by: tile) {
+                let n = min(tile, rows - start)
+                try? Dequantize.row(type, raw.baseAddress! + start * rowBytes, count: n * cols, into: w)
+                BLAS.matmulTransposed(x, rows: t, w, outputs: n, inner: cols, y + start, ldy: rows)
+            }
+        }
+    }
+
+    /// The reference kernels: one block at a time in plain integer loops, as ggml's generic C.
+    public func matvecReference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         switch type {
         case .q4_K, .q6_K: return matvecK(x, y)
         case .f16, .bf16: return matvecHalf(x, y)

@@ -65,6 +65,13 @@ public enum BLAS {
         functions.sgemm(rowMajor, noTrans, trans, Int32(t), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(k), 0, y, Int32(m))
     }
 
+    /// Y = X[t×k] · Wᵀ for W [m×k] into the columns of a wider Y whose rows are `ldy` apart
+    /// (a tile of outputs written in place).
+    public static func matmulTransposed(_ x: UnsafePointer<Float>, rows t: Int, _ w: UnsafePointer<Float>, outputs m: Int, inner k: Int,
+                                        _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+        functions.sgemm(rowMajor, noTrans, trans, Int32(t), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(k), 0, y, Int32(ldy))
+    }
+
     /// The same product with plain loops: the oracle `matmulTransposed` is tested against.
     public static func matmulTransposedReference(_ x: UnsafePointer<Float>, rows t: Int, _ w: UnsafePointer<Float>, outputs m: Int, inner k: Int,
                                                  _ y: UnsafeMutablePointer<Float>) {
