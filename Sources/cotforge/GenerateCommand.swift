@@ -68,6 +68,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Samples per prompt (with --prompts): seeds seed, seed+1, …; ids get /sK.")
     var samples: Int = 1
 
+    @Option(help: "Sequences decoded together with --prompts (continuous batching; 1 = one at a time).")
+    var batch: Int = 8
+
     @Option(help: "Threads for the matrix products.")
     var threads: Int = 1
 
@@ -92,6 +95,7 @@ struct GenerateCommand: ParsableCommand {
         guard minP >= 0 && minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
         guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive") }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         if samples > 1 && temperature == 0 { throw ValidationError("--samples > 1 needs --temperature > 0 (greedy gives the same text every time)") }
         if samples > 1 && prompts == nil { throw ValidationError("--samples works with --prompts") }
         if steer == nil && (layers != nil) { throw ValidationError("--layers needs --steer") }
@@ -142,27 +146,47 @@ struct GenerateCommand: ParsableCommand {
         }
         let sha = try ModelStore.sha256(ofFile: path)
         let writer = try JSONLWriter(path: output)
-        var done = 0
         // Prompt files need not be full records: accept any object, derive missing ids.
         var readOptions = RecordReader.Options()
         readOptions.schema = try JSONSchema(text: "{}")
         readOptions.deriveIDs = true
+        // Every output in input order: a record without a prompt is written back unchanged; one
+        // with a prompt becomes --samples requests.
+        enum Item { case passThrough(Example), sample(Example, k: Int, settings: SamplerSettings, promptTokens: Int) }
+        var items: [Item] = []
+        var requests: [GenerationRequest] = []
+        var requestItem: [Int] = []
         try RecordReader(path: prompts!, options: readOptions).forEach({ rec in
                 let e = try rec.example()
                 guard let text = e.prompt ?? e.question else {
-                    Terminal.err("\(rec.file):\(rec.line): no prompt or question field; skipped and written back unchanged")
-                    try writer.write(e)
+                    Terminal.err("\(rec.file):\(rec.line): no prompt or question field; written back unchanged")
+                    items.append(.passThrough(e))
                     return
                 }
                 let ids = try gen.promptTokens(text, chat: chat)
                 for k in 0..<samples {
                     var settings = sampler
                     settings.seed = sampler.seed &+ UInt64(k)
-                    let r = try gen.generate(prompt: ids, maxTokens: maxTokens, sampler: settings, stopTexts: stops, steering: steering, ignoreEnd: ignoreEos)
+                    requestItem.append(items.count)
+                    items.append(.sample(e, k: k, settings: settings, promptTokens: ids.count))
+                    requests.append(GenerationRequest(prompt: ids, maxTokens: maxTokens, sampler: settings, stopTexts: stops,
+                                                      steering: steering, ignoreEnd: ignoreEos))
+                }
+            }, onReject: { r in
+                Terminal.err("\(r.file ?? "?"):\(r.line ?? 0): \(r.reason): \(r.detail ?? "") — line skipped")
+            })
+        var results: [Int: Generation] = [:]
+        var written = 0
+        func flush() throws {
+            while written < items.count {
+                switch items[written] {
+                case .passThrough(let e): try writer.write(e)
+                case .sample(let e, let k, let settings, let promptTokens):
+                    guard let r = results.removeValue(forKey: written) else { return }
                     var out = e
                     if samples > 1 { out.id = "\(e.id ?? "record")/s\(k)" }
                     out.answer = r.text
-                    out["tokens"] = .object(JSONObject([("prompt", .int(ids.count)), ("answer", .int(r.tokens.count))]))
+                    out["tokens"] = .object(JSONObject([("prompt", .int(promptTokens)), ("answer", .int(r.tokens.count))]))
                     var g = JSONObject([
                         ("model", .string((path as NSString).lastPathComponent)), ("model_sha256", .string(sha)),
                         ("sampler", GenerateCommand.samplerJSON(settings)),
@@ -171,13 +195,32 @@ struct GenerateCommand: ParsableCommand {
                     if let steerJSON { g["steer"] = steerJSON }
                     out["gen"] = .object(g)
                     try writer.write(out)
-                    done += 1
-                    Terminal.err("\(done): \(ids.count) prompt + \(r.tokens.count) tokens, \(String(format: "%.1f", Double(r.tokens.count) / max(r.decodeSeconds, 1e-9))) tokens/s")
                 }
-            }, onReject: { r in
-                Terminal.err("\(r.file ?? "?"):\(r.line ?? 0): \(r.reason): \(r.detail ?? "") — line skipped")
-            })
+                written += 1
+            }
+        }
+        let line = ProgressLine()
+        try gen.generate(requests, batchSize: batch, progress: { p in
+            let rate = Double(p.generatedTokens) / max(p.seconds, 1e-9)
+            let perSequence = p.finished > 0 ? Double(p.generatedTokens) / Double(p.finished) : Double(maxTokens)
+            // Tokens still to come (at the mean length so far) over the aggregate rate.
+            let eta = rate > 0 ? Double(p.total - p.finished) * perSequence / rate : 0
+            line.update(String(format: "generate: %d/%d done, %d running, %d tokens, %.1f tokens/s, ETA %@", p.finished, p.total, p.running,
+                               p.generatedTokens, rate, GenerateCommand.formatDuration(eta)))
+        }) { i, r in
+            results[requestItem[i]] = r
+            try flush()
+        }
+        try flush()
+        line.finish()
         try writer.finish()
+        Terminal.err("generate: \(requests.count) sequences, \(results.isEmpty ? "all" : "\(results.count) unwritten") written to \(output)")
+    }
+
+    static func formatDuration(_ s: Double) -> String {
+        guard s.isFinite, s >= 0 else { return "?" }
+        return s < 60 ? String(format: "%.0fs", s) : s < 3600 ? String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
+            : String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60)
     }
 
     /// "8-14" → 8...14, "9" → 9...9.

@@ -64,31 +64,148 @@ public final class Generator: @unchecked Sendable {
     public func generate(prompt: [Int32], maxTokens: Int, sampler: SamplerSettings = SamplerSettings(), stopTexts: [String] = [],
                          steering: Steering? = nil, ignoreEnd: Bool = false,
                          onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
+        let request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampler: sampler, stopTexts: stopTexts,
+                                        steering: steering, ignoreEnd: ignoreEnd)
         var cache = model.makeCache(capacity: prompt.count + maxTokens + 1)
-        var chooser = Sampler(sampler)
-        var history = prompt
         let t0 = Date()
         var logits = try model.forward(prompt, cache: &cache, steering: steering)
-        let t1 = Date()
-        var out: [Int32] = []
-        var reason = StopReason.length
-        var text = ""
-        while out.count < maxTokens {
-            let next = chooser.next(logits, history: history[...])
-            if !ignoreEnd && endTokens.contains(next) { reason = .endOfGeneration; break }
-            out.append(next)
-            history.append(next)
-            text = tokenizer.decode(out)
-            if let stop = stopTexts.first(where: { text.contains($0) }) {
-                text = String(text[..<text.range(of: stop)!.lowerBound])
-                reason = .stopText
-                break
-            }
-            if !onToken(next, text) { break }
-            if out.count == maxTokens { break }
+        var seq = SequenceState(request, promptSeconds: Date().timeIntervalSince(t0))
+        while let next = seq.accept(logits, generator: self) {
+            if !onToken(next, seq.text) { seq.stop(.length); break }
             logits = try model.forward([next], cache: &cache, steering: steering)
         }
-        return Generation(promptTokens: prompt, tokens: out, text: text, stopReason: reason,
-                          promptSeconds: t1.timeIntervalSince(t0), decodeSeconds: Date().timeIntervalSince(t1))
+        return seq.result
+    }
+
+    /// Runs `requests` with up to `batchSize` sequences decoding together (continuous
+    /// batching): each joins with its own prompt pass, then every step feeds one token of every
+    /// running sequence through the model at once (`LlamaModel.forward(batch:)`), and a
+    /// sequence that finishes leaves at once so the next queued one takes its place. Each
+    /// sequence has its own cache, sampler (and seed), steering and stop condition, and gets
+    /// exactly the tokens `generate(prompt:…)` gives it alone. `onResult` sees each request's
+    /// index and generation as it finishes (not in request order).
+    public func generate(_ requests: [GenerationRequest], batchSize: Int,
+                         progress: (BatchProgress) -> Void = { _ in },
+                         onResult: (Int, Generation) throws -> Void) throws {
+        precondition(batchSize >= 1)
+        var queue = requests.indices.makeIterator()
+        var running: [(index: Int, seq: SequenceState, next: Int32)] = []
+        var caches: [KVCache] = []
+        var stats = BatchProgress(total: requests.count)
+        let started = Date()
+        while true {
+            // Join: a prompt pass per new sequence, alone, as `generate(prompt:)` does it.
+            while running.count < batchSize, let i = queue.next() {
+                let r = requests[i]
+                var cache = model.makeCache(capacity: r.prompt.count + r.maxTokens + 1)
+                let t0 = Date()
+                let logits = try model.forward(r.prompt, cache: &cache, steering: r.steering)
+                var seq = SequenceState(r, promptSeconds: Date().timeIntervalSince(t0))
+                stats.promptTokens += r.prompt.count
+                if let next = seq.accept(logits, generator: self) {
+                    running.append((i, seq, next)); caches.append(cache)
+                } else {
+                    stats.finished += 1
+                    try onResult(i, seq.result)
+                }
+            }
+            if running.isEmpty { break }
+            let t0 = Date()
+            let outs = try model.forward(batch: running.map { [$0.next] }, caches: &caches, steering: running.map { requests[$0.index].steering })
+            let dt = Date().timeIntervalSince(t0)
+            stats.generatedTokens += running.count
+            var keep: [Int] = []
+            for j in running.indices {
+                running[j].seq.decodeSeconds += dt
+                if let next = running[j].seq.accept(outs[j], generator: self) {
+                    running[j].next = next
+                    keep.append(j)
+                } else {
+                    stats.finished += 1
+                    try onResult(running[j].index, running[j].seq.result)
+                }
+            }
+            if keep.count < running.count {
+                running = keep.map { running[$0] }
+                caches = keep.map { caches[$0] }
+            }
+            stats.running = running.count
+            stats.seconds = Date().timeIntervalSince(started)
+            progress(stats)
+        }
+    }
+}
+
+/// One generation request for `Generator.generate(_:batchSize:…)`.
+public struct GenerationRequest: Sendable {
+    public var prompt: [Int32]
+    public var maxTokens: Int
+    public var sampler: SamplerSettings
+    public var stopTexts: [String]
+    public var steering: Steering?
+    public var ignoreEnd: Bool
+
+    public init(prompt: [Int32], maxTokens: Int, sampler: SamplerSettings = SamplerSettings(), stopTexts: [String] = [],
+                steering: Steering? = nil, ignoreEnd: Bool = false) {
+        self.prompt = prompt; self.maxTokens = maxTokens; self.sampler = sampler; self.stopTexts = stopTexts
+        self.steering = steering; self.ignoreEnd = ignoreEnd
+    }
+}
+
+/// Where a batched run stands.
+public struct BatchProgress: Sendable {
+    public var total: Int
+    public var finished = 0
+    public var running = 0
+    public var promptTokens = 0
+    public var generatedTokens = 0
+    public var seconds = 0.0
+    public init(total: Int) { self.total = total }
+}
+
+/// A sequence being generated: its sampler, tokens and text so far, and why it stopped. The
+/// one place that decides what a step's logits mean, for single and batched generation alike.
+struct SequenceState {
+    let request: GenerationRequest
+    var sampler: Sampler
+    var history: [Int32]
+    var tokens: [Int32] = []
+    var text = ""
+    var reason: StopReason? = nil
+    let promptSeconds: Double
+    var decodeSeconds = 0.0
+    let started = Date()
+
+    init(_ r: GenerationRequest, promptSeconds: Double) {
+        request = r
+        sampler = Sampler(r.sampler)
+        history = r.prompt
+        self.promptSeconds = promptSeconds
+    }
+
+    /// Takes the logits after the last fed token: returns the next token to feed, or nil when
+    /// the sequence has ended (end token, stop text, or length).
+    mutating func accept(_ logits: [Float], generator g: Generator) -> Int32? {
+        guard reason == nil else { return nil }
+        if tokens.count >= request.maxTokens { reason = .length; return nil }
+        let next = sampler.next(logits, history: history[...])
+        if !request.ignoreEnd && g.endTokens.contains(next) { reason = .endOfGeneration; return nil }
+        tokens.append(next)
+        history.append(next)
+        text = g.tokenizer.decode(tokens)
+        if let stop = request.stopTexts.first(where: { text.contains($0) }) {
+            text = String(text[..<text.range(of: stop)!.lowerBound])
+            reason = .stopText
+            return nil
+        }
+        if tokens.count == request.maxTokens { reason = .length; return nil }
+        return next
+    }
+
+    mutating func stop(_ r: StopReason) { if reason == nil { reason = r } }
+
+    var result: Generation {
+        Generation(promptTokens: request.prompt, tokens: tokens, text: text, stopReason: reason ?? .length,
+                   promptSeconds: promptSeconds, decodeSeconds: decodeSeconds > 0 ? decodeSeconds : Date().timeIntervalSince(started))
     }
 }

@@ -11,36 +11,64 @@ extension LlamaModel {
     /// `l_out-N`, [T × width]) for every block.
     public func forward(_ tokens: [Int32], cache: inout KVCache, allLogits: Bool = false, steering: Steering? = nil,
                         capture: ((_ block: Int, _ residual: UnsafeBufferPointer<Float>) -> Void)? = nil) throws -> [Float] {
+        var caches = [cache]
+        cache = KVCache(layers: 0, capacity: 0, kvWidth: 0)  // moved into `caches` while it runs: no copy
+        defer { cache = caches[0] }
+        return try forward(batch: [tokens], caches: &caches, steering: [steering], allLogits: allLogits, capture: capture)[0]
+    }
+
+    /// One pass for several sequences: `batch[i]` runs after the positions in `caches[i]`
+    /// (an empty entry is skipped) with `steering[i]`; returns each sequence's logits as
+    /// `forward(_:cache:)` does. With more than one sequence every row goes through the
+    /// one-row kernels (`QuantizedMatrix.matvecBatch`, which reads each weight once for all
+    /// rows), so each sequence gets bit for bit what it would get alone.
+    public func forward(batch: [[Int32]], caches: inout [KVCache], steering: [Steering?] = [], allLogits: Bool = false,
+                        capture: ((_ block: Int, _ residual: UnsafeBufferPointer<Float>) -> Void)? = nil) throws -> [[Float]] {
         let c = config
-        let T = tokens.count, C = c.width, Q = c.heads * c.headDim, KV = c.kvWidth, F = c.ffnWidth, V = c.vocabulary
-        let p0 = cache.count
-        guard T > 0 else { return [] }
-        guard p0 + T <= cache.capacity else {
-            throw GGUFError(path: "", message: "context full: \(p0 + T) positions needed, the cache holds \(cache.capacity)",
-                            hint: "use fewer prompt tokens or --max-tokens")
+        let C = c.width, Q = c.heads * c.headDim, KV = c.kvWidth, F = c.ffnWidth, V = c.vocabulary
+        precondition(caches.count == batch.count, "one cache per sequence")
+        // Segment i: rows starts[i] ..< starts[i] + batch[i].count of the activations.
+        var starts: [Int] = [], T = 0
+        for (i, tokens) in batch.enumerated() {
+            starts.append(T)
+            T += tokens.count
+            let p0 = caches[i].count
+            guard p0 + tokens.count <= caches[i].capacity else {
+                throw GGUFError(path: "", message: "context full: \(p0 + tokens.count) positions needed, the cache holds \(caches[i].capacity)",
+                                hint: "use fewer prompt tokens or --max-tokens")
+            }
+            for t in tokens where t < 0 || Int(t) >= V {
+                throw GGUFError(path: "", message: "token id \(t) is outside the vocabulary (\(V))")
+            }
         }
-        for t in tokens where t < 0 || Int(t) >= V {
-            throw GGUFError(path: "", message: "token id \(t) is outside the vocabulary (\(V))")
-        }
+        guard T > 0 else { return batch.map { _ in [] } }
+        let exactRows = batch.count > 1
+        let live = batch.indices.filter { !batch[$0].isEmpty }
         // x: (T, C) — the residual stream
         var x = [Float](repeating: 0, count: T * C)
         x.withUnsafeMutableBufferPointer { xb in
-            for (i, t) in tokens.enumerated() { tokenEmbedding.row(Int(t), cols: C, into: xb.baseAddress! + i * C) }
+            for (i, t) in batch.joined().enumerated() { tokenEmbedding.row(Int(t), cols: C, into: xb.baseAddress! + i * C) }
         }
         var xn = [Float](repeating: 0, count: T * C)
         var q = [Float](repeating: 0, count: T * Q), k = [Float](repeating: 0, count: T * KV), v = [Float](repeating: 0, count: T * KV)
         var att = [Float](repeating: 0, count: T * Q)
         var proj = [Float](repeating: 0, count: T * C)
         var gate = [Float](repeating: 0, count: T * F), up = [Float](repeating: 0, count: T * F)
+        func linear(_ x: [Float], _ w: WeightMatrix, outputs: Int, inner: Int, bias: [Float]?, into y: inout [Float]) {
+            LlamaModel.linear(x, rows: T, w, outputs: outputs, inner: inner, bias: bias, exactRows: exactRows, into: &y)
+        }
 
         for (l, b) in blocks.enumerated() {
             LlamaModel.rmsNorm(x, b.attnNorm, rows: T, width: C, eps: c.rmsEpsilon, into: &xn)
-            LlamaModel.linear(xn, rows: T, b.wq, outputs: Q, inner: C, bias: b.bq, into: &q)
-            LlamaModel.linear(xn, rows: T, b.wk, outputs: KV, inner: C, bias: b.bk, into: &k)
-            LlamaModel.linear(xn, rows: T, b.wv, outputs: KV, inner: C, bias: b.bv, into: &v)
-            for t in 0..<T {
-                LlamaModel.rope(&q, offset: t * Q, heads: c.heads, headDim: c.headDim, position: p0 + t, base: c.ropeBase, style: c.ropeStyle)
-                LlamaModel.rope(&k, offset: t * KV, heads: c.kvHeads, headDim: c.headDim, position: p0 + t, base: c.ropeBase, style: c.ropeStyle)
+            linear(xn, b.wq, outputs: Q, inner: C, bias: b.bq, into: &q)
+            linear(xn, b.wk, outputs: KV, inner: C, bias: b.bk, into: &k)
+            linear(xn, b.wv, outputs: KV, inner: C, bias: b.bv, into: &v)
+            for i in live {
+                let p0 = caches[i].count, n = batch[i].count, r0 = starts[i]
+                for t in 0..<n {
+                    LlamaModel.rope(&q, offset: (r0 + t) * Q, heads: c.heads, headDim: c.headDim, position: p0 + t, base: c.ropeBase, style: c.ropeStyle)
+                    LlamaModel.rope(&k, offset: (r0 + t) * KV, heads: c.kvHeads, headDim: c.headDim, position: p0 + t, base: c.ropeBase, style: c.ropeStyle)
+                }
             }
             if f16Attention {
                 // llama.cpp's default cache holds K and V in f16, and Q meets K as f16.
@@ -48,35 +76,53 @@ extension LlamaModel {
                 for i in v.indices { v[i] = Float(Float16(v[i])) }
                 for i in q.indices { q[i] = Float(Float16(q[i])) }
             }
-            cache.keys[l].replaceSubrange((p0 * KV)..<((p0 + T) * KV), with: k)
-            cache.values[l].replaceSubrange((p0 * KV)..<((p0 + T) * KV), with: v)
-            LlamaModel.attention(q, keys: cache.keys[l], values: cache.values[l], tokens: T, start: p0, config: c,
-                                 f16Weights: f16Attention, into: &att)
-            LlamaModel.linear(att, rows: T, b.wo, outputs: C, inner: Q, bias: nil, into: &proj)
+            for i in live {
+                let p0 = caches[i].count, n = batch[i].count, r0 = starts[i]
+                caches[i].keys[l].replaceSubrange((p0 * KV)..<((p0 + n) * KV), with: k[(r0 * KV)..<((r0 + n) * KV)])
+                caches[i].values[l].replaceSubrange((p0 * KV)..<((p0 + n) * KV), with: v[(r0 * KV)..<((r0 + n) * KV)])
+                if batch.count == 1 {
+                    LlamaModel.attention(q, keys: caches[i].keys[l], values: caches[i].values[l], tokens: n, start: p0, config: c,
+                                         f16Weights: f16Attention, into: &att)
+                } else {
+                    var part = [Float](repeating: 0, count: n * Q)
+                    LlamaModel.attention(Array(q[(r0 * Q)..<((r0 + n) * Q)]), keys: caches[i].keys[l], values: caches[i].values[l], tokens: n,
+                                         start: p0, config: c, f16Weights: f16Attention, into: &part)
+                    att.replaceSubrange((r0 * Q)..<((r0 + n) * Q), with: part)
+                }
+            }
+            linear(att, b.wo, outputs: C, inner: Q, bias: nil, into: &proj)
             for i in 0..<(T * C) { x[i] += proj[i] }
 
             LlamaModel.rmsNorm(x, b.ffnNorm, rows: T, width: C, eps: c.rmsEpsilon, into: &xn)
-            LlamaModel.linear(xn, rows: T, b.wGate, outputs: F, inner: C, bias: nil, into: &gate)
-            LlamaModel.linear(xn, rows: T, b.wUp, outputs: F, inner: C, bias: nil, into: &up)
+            linear(xn, b.wGate, outputs: F, inner: C, bias: nil, into: &gate)
+            linear(xn, b.wUp, outputs: F, inner: C, bias: nil, into: &up)
             // SwiGLU: silu(g)·u
             for i in 0..<(T * F) { let g = gate[i]; gate[i] = g / (1 + exp(-g)) * up[i] }
-            LlamaModel.linear(gate, rows: T, b.wDown, outputs: C, inner: F, bias: nil, into: &proj)
+            linear(gate, b.wDown, outputs: C, inner: F, bias: nil, into: &proj)
             for i in 0..<(T * C) { x[i] += proj[i] }
-            if let v = steering?.vectors[l] {
-                precondition(v.count == C, "steering vector for block \(l) has \(v.count) values, the model \(C)")
-                for t in 0..<T { for i in 0..<C { x[t * C + i] += v[i] } }
+            for i in live {
+                guard let vec = steering.indices.contains(i) ? steering[i]?.vectors[l] : nil else { continue }
+                precondition(vec.count == C, "steering vector for block \(l) has \(vec.count) values, the model \(C)")
+                for t in starts[i]..<(starts[i] + batch[i].count) { for j in 0..<C { x[t * C + j] += vec[j] } }
             }
             if let capture { x.withUnsafeBufferPointer { capture(l, $0) } }
         }
-        cache.count = p0 + T
+        for i in live { caches[i].count += batch[i].count }
 
         LlamaModel.rmsNorm(x, outputNorm, rows: T, width: C, eps: c.rmsEpsilon, into: &xn)
-        let outRows = allLogits ? T : 1
-        let first = allLogits ? 0 : T - 1
-        var logits = [Float](repeating: 0, count: outRows * V)
-        let last = Array(xn[(first * C)..<(T * C)])
-        LlamaModel.linear(last, rows: outRows, output ?? tokenEmbedding, outputs: V, inner: C, bias: nil, into: &logits)
-        return logits
+        // The rows whose logits are wanted: every row, or each sequence's last.
+        let rows = allLogits ? Array(0..<T) : live.map { starts[$0] + batch[$0].count - 1 }
+        var last = [Float](repeating: 0, count: rows.count * C)
+        for (j, r) in rows.enumerated() { last.replaceSubrange((j * C)..<((j + 1) * C), with: xn[(r * C)..<((r + 1) * C)]) }
+        var logits = [Float](repeating: 0, count: rows.count * V)
+        LlamaModel.linear(last, rows: rows.count, output ?? tokenEmbedding, outputs: V, inner: C, bias: nil, exactRows: exactRows, into: &logits)
+        var out = batch.map { _ in [Float]() }
+        if allLogits {
+            for i in live { out[i] = Array(logits[(starts[i] * V)..<((starts[i] + batch[i].count) * V)]) }
+        } else {
+            for (j, i) in live.enumerated() { out[i] = Array(logits[(j * V)..<((j + 1) * V)]) }
+        }
+        return out
     }
 
     // x: (T,C), w: (C) → y = x / sqrt(mean(x²) + ε) · w   (sum in double, as ggml does)
@@ -95,10 +141,18 @@ extension LlamaModel {
     static let matmulRows = 8
 
     // x: (T,K), w: (M,K) row-major → y: (T,M) = x·wᵀ (+ b)
-    static func linear(_ x: [Float], rows: Int, _ w: WeightMatrix, outputs: Int, inner: Int, bias: [Float]?, into y: inout [Float]) {
+    /// `exactRows`: every row as if alone (rows of different sequences in a batch).
+    static func linear(_ x: [Float], rows: Int, _ w: WeightMatrix, outputs: Int, inner: Int, bias: [Float]?, exactRows: Bool = false,
+                       into y: inout [Float]) {
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 switch w {
+                case .quantized(let m) where exactRows:
+                    m.matvecBatch(xb.baseAddress!, rows: rows, yb.baseAddress!)
+                case .f32(let a) where exactRows:
+                    a.withUnsafeBufferPointer { wb in
+                        for r in 0..<rows { BLAS.matvec(wb.baseAddress!, rows: outputs, cols: inner, xb.baseAddress! + r * inner, yb.baseAddress! + r * outputs) }
+                    }
                 case .quantized(let m):
                     if rows >= LlamaModel.matmulRows {
                         m.matmul(xb.baseAddress!, rows: rows, yb.baseAddress!)

@@ -171,6 +171,68 @@ public struct QuantizedMatrix: Sendable {
         return s
     }
 
+    /// `matvec` for `n` activation rows of different sequences at once (a decode step of a
+    /// batch): each weight block is read once and met by every row, so the weights pass through
+    /// memory once per step instead of once per sequence. Every output is bit-identical to
+    /// `matvec` of its row alone (the same integer sums, the same float steps in the same
+    /// order), so a sequence's tokens do not depend on what else is in the batch.
+    public func matvecBatch(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>) {
+        guard n > 1, type == .q4_0 || type == .q4_1 || type == .q8_0 else {
+            for i in 0..<n { matvec(x + i * cols, y + i * rows) }
+            return
+        }
+        let nb = cols / 32, bs = type.typeSize
+        let withSums = type == .q4_1
+        // Activations of every row, quantized as matvec quantizes them, laid out row after row.
+        var aq = [Int8](repeating: 0, count: n * cols), ad = [Float](repeating: 0, count: n * nb)
+        var asum = [Float](repeating: 0, count: withSums ? n * nb : 0)
+        for i in 0..<n {
+            let a = QuantizedMatrix.quantizeActivations(x + i * cols, count: cols, withSums: withSums)
+            aq.replaceSubrange((i * cols)..<((i + 1) * cols), with: a.q)
+            ad.replaceSubrange((i * nb)..<((i + 1) * nb), with: a.d)
+            if withSums { asum.replaceSubrange((i * nb)..<((i + 1) * nb), with: a.s) }
+        }
+        var sums = [Float](repeating: 0, count: n)
+        let type = self.type, rows = self.rows
+        data.withUnsafeBytes { raw in
+        aq.withUnsafeBufferPointer { aqb in
+        ad.withUnsafeBufferPointer { adb in
+        asum.withUnsafeBufferPointer { asb in
+        sums.withUnsafeMutableBufferPointer { sb in
+            let aq = aqb.baseAddress!
+            for r in 0..<rows {
+                let row = raw.baseAddress! + r * nb * bs
+                for i in 0..<n { sb[i] = 0 }
+                for b in 0..<nb {
+                    let blk = row + b * bs
+                    let d = Dequantize.half(blk, 0)
+                    switch type {
+                    case .q4_1:
+                        let m = Dequantize.half(blk, 2)
+                        let w = blk.assumingMemoryBound(to: UInt8.self) + 4
+                        for i in 0..<n {
+                            let sumi = QuantizedMatrix.dotNibbles(w, aq + i * cols + b * 32, offset: 0)
+                            sb[i] += (d * adb[i * nb + b]) * Float(sumi) + m * asb[i * nb + b]
+                        }
+                    case .q4_0:
+                        let w = blk.assumingMemoryBound(to: UInt8.self) + 2
+                        for i in 0..<n {
+                            let sumi = QuantizedMatrix.dotNibbles(w, aq + i * cols + b * 32, offset: 8)
+                            sb[i] += Float(sumi) * d * adb[i * nb + b]
+                        }
+                    default:  // q8_0
+                        let w = blk.assumingMemoryBound(to: Int8.self) + 2
+                        for i in 0..<n {
+                            let sumi = QuantizedMatrix.dotInt8(w, aq + i * cols + b * 32)
+                            sb[i] += Float(sumi) * (d * adb[i * nb + b])
+                        }
+                    }
+                }
+                for i in 0..<n { y[i * rows + r] = sb[i] }
+            }
+        }}}}}
+    }
+
     /// Y[t × rows] = X[t × cols] · Wᵀ for many activation rows at once (a prompt, a batch):
     /// tiles of W are dequantized to f32 once and multiplied by OpenBLAS sgemm, so every row of
     /// X shares one pass over the weights. f32 arithmetic (activations are not quantized), so
