@@ -40,6 +40,7 @@ bench: release
 	bash bench/shard/run.sh
 	python3 bench/dedup/bench.py
 	python3 bench/export/bench.py
+	python3 bench/generate/bench.py
 
 clean:
 	rm -rf .build $(OUT)

@@ -200,7 +200,9 @@ struct GenerateCommand: ParsableCommand {
             }
         }
         let line = ProgressLine()
+        var last = BatchProgress(total: requests.count)
         try gen.generate(requests, batchSize: batch, progress: { p in
+            last = p
             let rate = Double(p.generatedTokens) / max(p.seconds, 1e-9)
             let perSequence = p.finished > 0 ? Double(p.generatedTokens) / Double(p.finished) : Double(maxTokens)
             // Tokens still to come (at the mean length so far) over the aggregate rate.
@@ -214,7 +216,9 @@ struct GenerateCommand: ParsableCommand {
         try flush()
         line.finish()
         try writer.finish()
-        Terminal.err("generate: \(requests.count) sequences, \(results.isEmpty ? "all" : "\(results.count) unwritten") written to \(output)")
+        Terminal.err(String(format: "generate: %d sequences written to %@; %d prompt tokens, %d generated tokens in %.2f s (%.1f tokens/s overall, batch %d)",
+                            requests.count, output, last.promptTokens, last.generatedTokens, last.seconds,
+                            Double(last.generatedTokens) / max(last.seconds, 1e-9), batch))
     }
 
     static func formatDuration(_ s: Double) -> String {

@@ -8,7 +8,8 @@ llama.cpp, ~10 minutes) with n_threads = n_threads_batch; it is timed with the w
 around its eval calls, so its figures include ~2 ms of Python per decoded token (the C++
 llama-bench reads ~25% higher on decode, see SWIFT-NOTES). cotforge runs `cotforge generate
 --ignore-eos` and reports its own timings. Batched aggregate decode (batch 8 and 32) is
-printed for cotforge when the engine has it. Medians of --runs runs; peak RSS per process.
+printed for cotforge (B chat prompts, 128 new tokens each, `generate --prompts --batch B`),
+as a multiple of llama.cpp's single-stream decode. Medians of --runs runs; peak RSS per process.
 
   python3 bench/generate/bench.py                  # default model, threads 1 and 2, 3 runs
   python3 bench/generate/bench.py --model path/to/model.gguf --threads 1 --runs 5
@@ -20,6 +21,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -85,6 +87,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--prompt-tokens", type=int, default=200)
     ap.add_argument("--new-tokens", type=int, default=256)
+    ap.add_argument("--batch-tokens", type=int, default=128, help="new tokens per sequence in the batched runs")
     args = ap.parse_args()
     ensure_llama_cpp()
     model = args.model
@@ -109,12 +112,30 @@ def main():
                 print(f"note: cotforge tokenized the prompt to {m.group(1)} tokens, llama.cpp to {len(ids)}", file=sys.stderr)
             ours.append((float(m.group(2)), float(m.group(4)), rss))
         med = lambda xs, i: statistics.median(x[i] for x in xs)
-        rows.append((threads, med(peer, 0), med(ours, 0), med(peer, 1), med(ours, 1), max(x[2] for x in peer), max(x[2] for x in ours)))
+        batched = {}
+        for b in (8, 32):
+            qs = Path(tempfile.gettempdir()) / f"cotforge-bench-generate-{b}.jsonl"
+            qs.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} + {3 * i}? Explain step by step."}) + "\n" for i in range(b)))
+            figures = []
+            for _ in range(args.runs):
+                _, err, rss, _ = rss_of([args.bin, "generate", "--model", model, "--chat", "--prompts", str(qs), "-o", os.devnull,
+                                         "--max-tokens", str(args.batch_tokens), "--ignore-eos", "--batch", str(b), "--threads", str(threads)])
+                m = re.search(r"\(([\d.]+) tokens/s overall, batch", err)
+                if not m:
+                    raise SystemExit(f"cannot read cotforge's batch summary from: {err[-500:]}")
+                figures.append((float(m.group(1)), rss))
+            batched[b] = (statistics.median(f[0] for f in figures), max(f[1] for f in figures))
+        rows.append((threads, med(peer, 0), med(ours, 0), med(peer, 1), med(ours, 1), max(x[2] for x in peer), max(x[2] for x in ours), batched))
     print(f"\n{'threads':>7} | {'prompt tok/s':>24} {'ratio':>6} | {'decode tok/s':>24} {'ratio':>6} | {'peak RSS MiB':>18}")
     print(f"{'':>7} | {'llama.cpp':>11} {'cotforge':>12} {'':>6} | {'llama.cpp':>11} {'cotforge':>12} {'':>6} | {'llama.cpp':>8} {'cotforge':>9}")
-    for t, ppl, ppo, dl, do, rl, ro in rows:
+    for t, ppl, ppo, dl, do, rl, ro, _ in rows:
         print(f"{t:>7} | {ppl:>11.1f} {ppo:>12.1f} {ppo / ppl:>5.2f}x | {dl:>11.1f} {do:>12.1f} {do / dl:>5.2f}x | {rl:>8.0f} {ro:>9.0f}")
-    print("\nratio = cotforge / llama.cpp (targets: prompt >= 1.0x, decode >= 0.8x). Batched decode (batch 8, 32): not in the engine yet.")
+    print(f"\ncotforge batched decode, aggregate tokens/s over B sequences of {args.batch_tokens} tokens (prompt passes included),")
+    print("against llama.cpp's single stream (target at batch 32: >= 4x):")
+    for t, _, _, dl, _, _, _, batched in rows:
+        cells = "   ".join(f"batch {b}: {v:.1f} tok/s = {v / dl:.2f}x (RSS {r:.0f} MiB)" for b, (v, r) in batched.items())
+        print(f"  {t} thread{'s' if t > 1 else ' '}: {cells}")
+    print("\nratio = cotforge / llama.cpp (targets: prompt >= 1.0x, decode >= 0.8x).")
 
 
 if __name__ == "__main__":
