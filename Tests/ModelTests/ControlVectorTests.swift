@@ -133,3 +133,26 @@ struct ControlVectorParityTests {
         print("steering parity with llama.cpp: worst top-10 logit difference \(worst)")
     }
 }
+
+@Suite struct ResidualCaptureTests {
+    /// `residuals` returns the chosen blocks at the chosen positions, equal to what the capture
+    /// hook sees; block 1's last-position residual of a prefix equals that of the prefix alone
+    /// (causal), and a steered capture differs by exactly α·v at the steered block.
+    @Test func capturesChosenBlocksAndPositions() throws {
+        let m = try tinyModel()
+        let tokens: [Int32] = [3, 17, 5, 39, 0]
+        let r = try m.residuals(tokens, layers: [0, 1], positions: [-1, 0, 2])
+        #expect(Set(r.keys) == [0, 1] && r[1]!.count == 3 && r[1]![0].count == 16)
+        var all: [[Float]] = [[], []]
+        var cache = m.makeCache()
+        _ = try m.forward(tokens, cache: &cache) { l, x in all[l] = Array(x) }
+        #expect(r[1]![0] == Array(all[1][(4 * 16)..<(5 * 16)]) && r[0]![2] == Array(all[0][(2 * 16)..<(3 * 16)]))
+        let prefix = try m.residuals(Array(tokens.prefix(3)), layers: [1])
+        #expect(close(prefix[1]![0], r[1]![2], 1e-5))
+        let v = (0..<16).map { Float($0) / 16 }
+        let steered = try m.residuals(tokens, layers: [1], steering: Steering(vectors: [1: v.map { $0 * 2 }]))
+        #expect(steered[1]![0] == zip(r[1]![0], v).map { $0 + $1 * 2 })
+        #expect(throws: GGUFError.self) { try m.residuals(tokens, layers: [1], positions: [5]) }
+        #expect(throws: GGUFError.self) { try m.residuals(tokens, layers: [2]) }
+    }
+}

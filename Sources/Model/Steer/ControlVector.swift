@@ -113,3 +113,30 @@ public struct ControlVector: Sendable {
         }
     }
 }
+
+extension LlamaModel {
+    /// The residual stream after each block in `layers` (llama.cpp's `l_out-N`), at the
+    /// positions `positions` of `tokens` (negative counts from the end: -1 is the last token),
+    /// from one pass over a fresh cache: `[block: [position: [width]]]`, positions in the order
+    /// given. What direction extraction needs: the last prompt token under two instructions.
+    public func residuals(_ tokens: [Int32], layers: Set<Int>, positions: [Int] = [-1], steering: Steering? = nil) throws -> [Int: [[Float]]] {
+        let T = tokens.count, C = config.width
+        let rows = try positions.map { p -> Int in
+            let r = p < 0 ? T + p : p
+            guard r >= 0 && r < T else {
+                throw GGUFError(path: "", message: "position \(p) is outside the \(T) tokens", hint: "use 0…\(T - 1), or -1 for the last")
+            }
+            return r
+        }
+        if let bad = layers.first(where: { $0 < 0 || $0 >= config.layers }) {
+            throw GGUFError(path: "", message: "block \(bad) is outside the model's \(config.layers) blocks")
+        }
+        var out: [Int: [[Float]]] = [:]
+        var cache = makeCache(capacity: T)
+        _ = try forward(tokens, cache: &cache, steering: steering) { l, x in
+            guard layers.contains(l) else { return }
+            out[l] = rows.map { Array(x[($0 * C)..<(($0 + 1) * C)]) }
+        }
+        return out
+    }
+}
