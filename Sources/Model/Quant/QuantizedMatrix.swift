@@ -192,45 +192,93 @@ public struct QuantizedMatrix: Sendable {
             ad.replaceSubrange((i * nb)..<((i + 1) * nb), with: a.d)
             if withSums { asum.replaceSubrange((i * nb)..<((i + 1) * nb), with: a.s) }
         }
-        var sums = [Float](repeating: 0, count: n)
+        // Transposed: for each block and element, the n sequences' values side by side, so the
+        // inner loops run down the sequences (vertical SIMD, no horizontal sums). Elements go in
+        // pairs: |w0·a0 + w1·a1| ≤ 2·128·127 fits 16 bits, then widens to 32.
+        var aT = [Int16](repeating: 0, count: nb * 32 * n), adT = [Float](repeating: 0, count: nb * n)
+        var asT = [Float](repeating: 0, count: withSums ? nb * n : 0)
+        for i in 0..<n {
+            for e in 0..<cols { aT[e * n + i] = Int16(aq[i * cols + e]) }
+            for b in 0..<nb {
+                adT[b * n + i] = ad[i * nb + b]
+                if withSums { asT[b * n + i] = asum[i * nb + b] }
+            }
+        }
         let type = self.type, rows = self.rows
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: n), acc = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        let w = UnsafeMutablePointer<Int16>.allocate(capacity: 32)
+        defer { s.deallocate(); acc.deallocate(); w.deallocate() }
         data.withUnsafeBytes { raw in
-        aq.withUnsafeBufferPointer { aqb in
-        ad.withUnsafeBufferPointer { adb in
-        asum.withUnsafeBufferPointer { asb in
-        sums.withUnsafeMutableBufferPointer { sb in
-            let aq = aqb.baseAddress!
+        aT.withUnsafeBufferPointer { atb in
+        adT.withUnsafeBufferPointer { adb in
+        asT.withUnsafeBufferPointer { asb in
+            let at = atb.baseAddress!
             for r in 0..<rows {
                 let row = raw.baseAddress! + r * nb * bs
-                for i in 0..<n { sb[i] = 0 }
+                for i in 0..<n { s[i] = 0 }
                 for b in 0..<nb {
                     let blk = row + b * bs
                     let d = Dequantize.half(blk, 0)
                     switch type {
+                    case .q4_1, .q4_0:
+                        let q = blk.assumingMemoryBound(to: UInt8.self) + (type == .q4_1 ? 4 : 2)
+                        let offset: Int16 = type == .q4_1 ? 0 : 8
+                        for j in 0..<16 { w[j] = Int16(q[j] & 0x0F) &- offset; w[j + 16] = Int16(q[j] &>> 4) &- offset }
+                    default:
+                        let q = blk.assumingMemoryBound(to: Int8.self) + 2
+                        for j in 0..<32 { w[j] = Int16(q[j]) }
+                    }
+                    QuantizedMatrix.blockDots(w, at + b * 32 * n, n: n, into: acc)
+                    let da = adb.baseAddress! + b * n
+                    switch type {
                     case .q4_1:
-                        let m = Dequantize.half(blk, 2)
-                        let w = blk.assumingMemoryBound(to: UInt8.self) + 4
-                        for i in 0..<n {
-                            let sumi = QuantizedMatrix.dotNibbles(w, aq + i * cols + b * 32, offset: 0)
-                            sb[i] += (d * adb[i * nb + b]) * Float(sumi) + m * asb[i * nb + b]
-                        }
+                        let m = Dequantize.half(blk, 2), sa = asb.baseAddress! + b * n
+                        for i in 0..<n { s[i] += (d * da[i]) * Float(acc[i]) + m * sa[i] }
                     case .q4_0:
-                        let w = blk.assumingMemoryBound(to: UInt8.self) + 2
-                        for i in 0..<n {
-                            let sumi = QuantizedMatrix.dotNibbles(w, aq + i * cols + b * 32, offset: 8)
-                            sb[i] += Float(sumi) * d * adb[i * nb + b]
-                        }
-                    default:  // q8_0
-                        let w = blk.assumingMemoryBound(to: Int8.self) + 2
-                        for i in 0..<n {
-                            let sumi = QuantizedMatrix.dotInt8(w, aq + i * cols + b * 32)
-                            sb[i] += Float(sumi) * (d * adb[i * nb + b])
-                        }
+                        for i in 0..<n { s[i] += Float(acc[i]) * d * da[i] }
+                    default:
+                        for i in 0..<n { s[i] += Float(acc[i]) * (d * da[i]) }
                     }
                 }
-                for i in 0..<n { y[i * rows + r] = sb[i] }
+                for i in 0..<n { y[i * rows + r] = s[i] }
             }
-        }}}}}
+        }}}}
+    }
+
+    /// acc[i] = Σ_j w[j]·a[j·n + i] for one block (32 weights) against n sequences laid side by
+    /// side: pairs of products summed in 16 bits (|w0·a0 + w1·a1| ≤ 2·128·127 < 2¹⁵), then
+    /// widened; 16 (then 8) sequences at a time with their sums held in registers for the block.
+    @inline(__always) static func blockDots(_ w: UnsafePointer<Int16>, _ a: UnsafePointer<Int16>, n: Int, into acc: UnsafeMutablePointer<Int32>) {
+        var i0 = 0
+        while i0 + 16 <= n {
+            var s = InlineArray<16, Int32>(repeating: 0)
+            var j = 0
+            while j < 32 {
+                let w0 = w[j], w1 = w[j + 1]
+                let c0 = a + j * n + i0, c1 = c0 + n
+                for i in 0..<16 { s[i] &+= Int32(w0 &* c0[i] &+ w1 &* c1[i]) }
+                j += 2
+            }
+            for i in 0..<16 { acc[i0 + i] = s[i] }
+            i0 += 16
+        }
+        while i0 + 8 <= n {
+            var s = InlineArray<8, Int32>(repeating: 0)
+            var j = 0
+            while j < 32 {
+                let w0 = w[j], w1 = w[j + 1]
+                let c0 = a + j * n + i0, c1 = c0 + n
+                for i in 0..<8 { s[i] &+= Int32(w0 &* c0[i] &+ w1 &* c1[i]) }
+                j += 2
+            }
+            for i in 0..<8 { acc[i0 + i] = s[i] }
+            i0 += 8
+        }
+        for i in i0..<n {
+            var t: Int32 = 0
+            for j in 0..<32 { t &+= Int32(w[j]) &* Int32(a[j * n + i]) }
+            acc[i] = t
+        }
     }
 
     /// Y[t × rows] = X[t × cols] · Wᵀ for many activation rows at once (a prompt, a batch):
