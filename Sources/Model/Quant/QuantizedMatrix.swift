@@ -252,25 +252,13 @@ public struct QuantizedMatrix: Sendable {
         var i0 = 0
         while i0 + 16 <= n {
             var s = InlineArray<16, Int32>(repeating: 0)
-            var j = 0
-            while j < 32 {
-                let w0 = w[j], w1 = w[j + 1]
-                let c0 = a + j * n + i0, c1 = c0 + n
-                for i in 0..<16 { s[i] &+= Int32(w0 &* c0[i] &+ w1 &* c1[i]) }
-                j += 2
-            }
+            blockDots(w, a + i0, n: n, into: &s)
             for i in 0..<16 { acc[i0 + i] = s[i] }
             i0 += 16
         }
         while i0 + 8 <= n {
             var s = InlineArray<8, Int32>(repeating: 0)
-            var j = 0
-            while j < 32 {
-                let w0 = w[j], w1 = w[j + 1]
-                let c0 = a + j * n + i0, c1 = c0 + n
-                for i in 0..<8 { s[i] &+= Int32(w0 &* c0[i] &+ w1 &* c1[i]) }
-                j += 2
-            }
+            blockDots(w, a + i0, n: n, into: &s)
             for i in 0..<8 { acc[i0 + i] = s[i] }
             i0 += 8
         }
@@ -278,6 +266,18 @@ public struct QuantizedMatrix: Sendable {
             var t: Int32 = 0
             for j in 0..<32 { t &+= Int32(w[j]) &* Int32(a[j * n + i]) }
             acc[i] = t
+        }
+    }
+
+    /// The sums of L sequences side by side, L fixed at compile time so they stay in registers.
+    @inline(__always) static func blockDots<let L: Int>(_ w: UnsafePointer<Int16>, _ a: UnsafePointer<Int16>, n: Int,
+                                                        into s: inout InlineArray<L, Int32>) {
+        var j = 0
+        while j < 32 {
+            let w0 = w[j], w1 = w[j + 1]
+            let c0 = a + j * n, c1 = c0 + n
+            for i in 0..<L { s[i] &+= Int32(w0 &* c0[i] &+ w1 &* c1[i]) }
+            j += 2
         }
     }
 
