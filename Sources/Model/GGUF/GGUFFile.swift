@@ -94,6 +94,16 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: mapping.map { UnsafeRawPointer($0) + t.offset }, count: t.byteCount)
     }
 
+    /// Tells the kernel it may drop the pages holding a tensor's data (read again from the file
+    /// if touched later): after a tensor has been copied out, its mapped pages need not stay
+    /// resident next to the copy.
+    public func release(_ t: GGUFTensorInfo) {
+        guard let m = mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (t.offset + page - 1) / page * page, hi = (t.offset + t.byteCount) / page * page
+        if hi > lo { madvise(m + lo, hi - lo, MADV_DONTNEED) }
+    }
+
     /// `general.architecture`, e.g. "llama".
     public var architecture: String? { self["general.architecture"]?.stringValue }
 

@@ -76,6 +76,7 @@ public final class LlamaModel: @unchecked Sendable {
             guard t.dims == shape else {
                 throw GGUFError(path: f.path, message: "tensor \(name) has shape \(t.dims), expected \(shape) for this config")
             }
+            defer { f.release(t) }
             return try Dequantize.tensor(f, t)
         }
         func optional(_ name: String, _ shape: [Int]) throws -> [Float]? {
@@ -87,6 +88,7 @@ public final class LlamaModel: @unchecked Sendable {
             guard t.dims == shape else {
                 throw GGUFError(path: f.path, message: "tensor \(name) has shape \(t.dims), expected \(shape) for this config")
             }
+            defer { f.release(t) }
             if precision == .llamaCpp, let type = t.type,
                let q = QuantizedMatrix(type: type, rows: shape[1], cols: shape[0], data: Array(f.data(t))) {
                 return .quantized(q)
