@@ -64,6 +64,28 @@ import TestSupport
         }
     }
 
+    /// The same for the K-quants: random super-blocks with finite f16 scales.
+    @Test(arguments: [GGMLType.q4_K, .q6_K])
+    func fastKQuantKernelEqualsReference(_ type: GGMLType) throws {
+        var rng = SeededRandom(seed: 50 + UInt64(type.rawValue))
+        let rows = 9, cols = 512
+        var data: [UInt8] = []
+        for _ in 0..<(rows * cols / 256) {
+            var b = (0..<type.typeSize).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            for off in (type == .q4_K ? [0, 2] : [208]) {
+                let h = Float16(Float.random(in: 0.001...0.05, using: &rng))
+                withUnsafeBytes(of: h.bitPattern.littleEndian) { b[off] = $0[0]; b[off + 1] = $0[1] }
+            }
+            data += b
+        }
+        let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: data))
+        let x = (0..<cols).map { _ in Float.random(in: -3...3, using: &rng) }
+        var fast = [Float](repeating: 0, count: rows), reference = fast
+        m.matvec(x, &fast)
+        m.matvecReference(x, &reference)
+        #expect(fast == reference && fast.contains { $0 != 0 }, "\(type.name)")
+    }
+
     /// The many-row product (tiles dequantized, sgemm) equals the dequantized weights times the
     /// f32 activations, row by row, for every supported type and a tile count that does not
     /// divide the rows.

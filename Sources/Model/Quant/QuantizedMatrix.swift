@@ -78,12 +78,13 @@ public struct QuantizedMatrix: Sendable {
         return out
     }
 
-    /// y[rows] = W · x for one activation row `x[cols]`: the SIMD kernels for Q4_0, Q4_1 and
-    /// Q8_0 (bit-identical to the reference: the integer dot products are exact in any order and
+    /// y[rows] = W · x for one activation row `x[cols]`: the vectorized kernels for Q4_0, Q4_1,
+    /// Q8_0, Q4_K and Q6_K (bit-identical to the reference: the integer dot products are exact in any order and
     /// the float steps are the same, in the same order), the reference kernels for the rest.
     public func matvec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         switch type {
         case .q4_0, .q4_1, .q8_0: matvecSIMD(x, y)
+        case .q4_K, .q6_K: matvecKFast(x, y)
         default: matvecReference(x, y)
         }
     }
@@ -415,6 +416,64 @@ public struct QuantizedMatrix: Sendable {
                 y[r] = sumf
             }
         }
+    }
+
+    /// `matvecK` with the unpacked weights and the activations behind raw pointers and wrapping
+    /// integer arithmetic, so the sub-block dot products vectorize; the same integer sums and
+    /// float steps, so the same results bit for bit.
+    func matvecKFast(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let a = QuantizedMatrix.quantizeK(x, count: cols)
+        let nb = cols / 256, bs = type.typeSize
+        let w = UnsafeMutablePointer<Int8>.allocate(capacity: 256)
+        defer { w.deallocate() }
+        let type = self.type
+        data.withUnsafeBytes { raw in
+        a.q.withUnsafeBufferPointer { aqb in
+        a.bsums.withUnsafeBufferPointer { bsums in
+            for r in 0..<rows {
+                var sumf: Float = 0
+                for b in 0..<nb {
+                    let blk = raw.baseAddress! + (r * nb + b) * bs
+                    let q8 = aqb.baseAddress! + b * 256
+                    let qb = blk.assumingMemoryBound(to: UInt8.self)
+                    if type == .q4_K {
+                        for c in 0..<4 {
+                            for l in 0..<32 {
+                                let v = qb[16 + c * 32 + l]
+                                w[c * 64 + l] = Int8(truncatingIfNeeded: v & 0x0F); w[c * 64 + 32 + l] = Int8(truncatingIfNeeded: v &>> 4)
+                            }
+                        }
+                        var sumi: Int32 = 0, summ: Int32 = 0
+                        for sub in 0..<8 {
+                            let (sc, m) = Dequantize.scaleMinK4(sub, blk + 4)
+                            var dot: Int32 = 0
+                            for l in 0..<32 { dot &+= Int32(w[sub * 32 + l]) &* Int32(q8[sub * 32 + l]) }
+                            sumi &+= Int32(sc) &* dot
+                            summ &+= Int32(m) &* (bsums[b * 16 + 2 * sub] &+ bsums[b * 16 + 2 * sub + 1])
+                        }
+                        sumf += Dequantize.half(blk, 0) * a.d[b] * Float(sumi) - Dequantize.half(blk, 2) * a.d[b] * Float(summ)
+                    } else {
+                        for c in 0..<2 {
+                            for l in 0..<32 {
+                                let lo0 = qb[c * 64 + l], lo32 = qb[c * 64 + l + 32], h = qb[128 + c * 32 + l]
+                                w[c * 128 + l] = Int8(truncatingIfNeeded: (lo0 & 0x0F) | ((h & 3) &<< 4)) &- 32
+                                w[c * 128 + l + 32] = Int8(truncatingIfNeeded: (lo32 & 0x0F) | (((h &>> 2) & 3) &<< 4)) &- 32
+                                w[c * 128 + l + 64] = Int8(truncatingIfNeeded: (lo0 &>> 4) | (((h &>> 4) & 3) &<< 4)) &- 32
+                                w[c * 128 + l + 96] = Int8(truncatingIfNeeded: (lo32 &>> 4) | (((h &>> 6) & 3) &<< 4)) &- 32
+                            }
+                        }
+                        var sumi: Int32 = 0
+                        for g in 0..<16 {
+                            var dot: Int32 = 0
+                            for l in 0..<16 { dot &+= Int32(w[g * 16 + l]) &* Int32(q8[g * 16 + l]) }
+                            sumi &+= Int32(blk.load(fromByteOffset: 192 + g, as: Int8.self)) &* dot
+                        }
+                        sumf += Dequantize.half(blk, 208) * a.d[b] * Float(sumi)
+                    }
+                }
+                y[r] = sumf
+            }
+        }}}
     }
 
     /// F16 / BF16 rows against the activation rounded to the same type (ggml_vec_dot_f16/bf16).
