@@ -80,15 +80,10 @@ extension LlamaModel {
                 let p0 = caches[i].count, n = batch[i].count, r0 = starts[i]
                 caches[i].keys[l].replaceSubrange((p0 * KV)..<((p0 + n) * KV), with: k[(r0 * KV)..<((r0 + n) * KV)])
                 caches[i].values[l].replaceSubrange((p0 * KV)..<((p0 + n) * KV), with: v[(r0 * KV)..<((r0 + n) * KV)])
-                if batch.count == 1 {
-                    LlamaModel.attention(q, keys: caches[i].keys[l], values: caches[i].values[l], tokens: n, start: p0, config: c,
-                                         f16Weights: f16Attention, into: &att)
-                } else {
-                    var part = [Float](repeating: 0, count: n * Q)
-                    LlamaModel.attention(Array(q[(r0 * Q)..<((r0 + n) * Q)]), keys: caches[i].keys[l], values: caches[i].values[l], tokens: n,
-                                         start: p0, config: c, f16Weights: f16Attention, into: &part)
-                    att.replaceSubrange((r0 * Q)..<((r0 + n) * Q), with: part)
-                }
+                var part = [Float](repeating: 0, count: n * Q)
+                LlamaModel.attention(Array(q[(r0 * Q)..<((r0 + n) * Q)]), keys: caches[i].keys[l], values: caches[i].values[l], tokens: n,
+                                     start: p0, config: c, f16Weights: f16Attention, into: &part)
+                att.replaceSubrange((r0 * Q)..<((r0 + n) * Q), with: part)
             }
             linear(att, b.wo, outputs: C, inner: Q, bias: nil, into: &proj)
             for i in 0..<(T * C) { x[i] += proj[i] }
