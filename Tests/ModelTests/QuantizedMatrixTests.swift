@@ -50,7 +50,7 @@ import TestSupport
 
     /// The vectorized kernels give exactly the reference kernels' results (integer sums are exact
     /// in any order; the float steps are the same, in the same order), for every row.
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0])
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
     func fastKernelEqualsReference(_ type: GGMLType) throws {
         var rng = SeededRandom(seed: 40 + UInt64(type.rawValue))
         let rows = 33, cols = 576

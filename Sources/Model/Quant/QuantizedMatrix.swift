@@ -79,11 +79,11 @@ public struct QuantizedMatrix: Sendable {
     }
 
     /// y[rows] = W · x for one activation row `x[cols]`: the vectorized kernels for Q4_0, Q4_1,
-    /// Q8_0, Q4_K and Q6_K (bit-identical to the reference: the integer dot products are exact in any order and
+    /// Q5_0, Q5_1, Q8_0, Q4_K and Q6_K (bit-identical to the reference: the integer dot products are exact in any order and
     /// the float steps are the same, in the same order), the reference kernels for the rest.
     public func matvec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         switch type {
-        case .q4_0, .q4_1, .q8_0: matvecSIMD(x, y)
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: matvecSIMD(x, y)
         case .q4_K, .q6_K: matvecKFast(x, y)
         default: matvecReference(x, y)
         }
@@ -92,7 +92,7 @@ public struct QuantizedMatrix: Sendable {
     /// The block dot products as loops over raw pointers with wrapping integer arithmetic,
     /// which LLVM turns into 256-bit SIMD (sign/zero extension, multiply, horizontal add).
     func matvecSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let withSums = type == .q4_1
+        let withSums = type == .q4_1 || type == .q5_1
         let a = QuantizedMatrix.quantizeActivations(x, count: cols, withSums: withSums)
         let nb = cols / 32, bs = type.typeSize
         let type = self.type
@@ -140,6 +140,19 @@ public struct QuantizedMatrix: Sendable {
                                     let sumi = QuantizedMatrix.dotNibbles(blk.assumingMemoryBound(to: UInt8.self) + 2, aq + b * 32, offset: 8)
                                     sumf += Float(sumi) * Dequantize.half(blk, 0) * ad[b]
                                 }
+                            case .q5_0, .q5_1:
+                                let off = type == .q5_0 ? 2 : 4
+                                for b in 0..<nb {
+                                    let blk = row + b * bs
+                                    let sumi = QuantizedMatrix.dotQ5(blk.assumingMemoryBound(to: UInt8.self) + off + 4,
+                                                                     high: blk.loadUnaligned(fromByteOffset: off, as: UInt32.self),
+                                                                     aq + b * 32, offset: type == .q5_0 ? 16 : 0)
+                                    if type == .q5_0 {
+                                        sumf += Float(sumi) * Dequantize.half(blk, 0) * ad[b]
+                                    } else {
+                                        sumf += (Dequantize.half(blk, 0) * ad[b]) * Float(sumi) + Dequantize.half(blk, 2) * asum[b]
+                                    }
+                                }
                             default:  // q8_0
                                 for b in 0..<nb {
                                     let blk = row + b * bs
@@ -161,6 +174,18 @@ public struct QuantizedMatrix: Sendable {
         var s: Int32 = 0
         for j in 0..<16 {
             s &+= (Int32(w[j] & 0x0F) &- offset) &* Int32(a[j]) &+ (Int32(w[j] &>> 4) &- offset) &* Int32(a[j + 16])
+        }
+        return s
+    }
+
+    /// The Q5 block dot product: the low nibbles of `w` with bit j (and j+16) of `high` as the
+    /// fifth bit, minus `offset`.
+    @inline(__always) static func dotQ5(_ w: UnsafePointer<UInt8>, high: UInt32, _ a: UnsafePointer<Int8>, offset: Int32) -> Int32 {
+        var s: Int32 = 0
+        for j in 0..<16 {
+            let lo = (Int32(w[j] & 0x0F) | Int32(truncatingIfNeeded: (high &>> UInt32(j)) & 1) &<< 4) &- offset
+            let hi = (Int32(w[j] &>> 4) | Int32(truncatingIfNeeded: (high &>> UInt32(j + 16)) & 1) &<< 4) &- offset
+            s &+= lo &* Int32(a[j]) &+ hi &* Int32(a[j + 16])
         }
         return s
     }
