@@ -216,9 +216,9 @@ struct GenerateCommand: ParsableCommand {
         try flush()
         line.finish()
         try writer.finish()
-        Terminal.err(String(format: "generate: %d sequences written to %@; %d prompt tokens, %d generated tokens in %.2f s (%.1f tokens/s overall, batch %d)",
+        Terminal.err(String(format: "generate: %d sequences written to %@; %d prompt tokens, %d generated tokens in %.2f s (%.1f tokens/s overall, %.1f tokens/s in decode steps, batch %d)",
                             requests.count, output, last.promptTokens, last.generatedTokens, last.seconds,
-                            Double(last.generatedTokens) / max(last.seconds, 1e-9), batch))
+                            Double(last.generatedTokens) / max(last.seconds, 1e-9), Double(last.generatedTokens) / max(last.decodeSeconds, 1e-9), batch))
     }
 
     static func formatDuration(_ s: Double) -> String {

@@ -120,20 +120,20 @@ def main():
             for _ in range(args.runs):
                 _, err, rss, _ = rss_of([args.bin, "generate", "--model", model, "--chat", "--prompts", str(qs), "-o", os.devnull,
                                          "--max-tokens", str(args.batch_tokens), "--ignore-eos", "--batch", str(b), "--threads", str(threads)])
-                m = re.search(r"\(([\d.]+) tokens/s overall, batch", err)
+                m = re.search(r"\(([\d.]+) tokens/s overall, ([\d.]+) tokens/s in decode steps, batch", err)
                 if not m:
                     raise SystemExit(f"cannot read cotforge's batch summary from: {err[-500:]}")
-                figures.append((float(m.group(1)), rss))
-            batched[b] = (statistics.median(f[0] for f in figures), max(f[1] for f in figures))
+                figures.append((float(m.group(1)), float(m.group(2)), rss))
+            batched[b] = (statistics.median(f[0] for f in figures), statistics.median(f[1] for f in figures), max(f[2] for f in figures))
         rows.append((threads, med(peer, 0), med(ours, 0), med(peer, 1), med(ours, 1), max(x[2] for x in peer), max(x[2] for x in ours), batched))
     print(f"\n{'threads':>7} | {'prompt tok/s':>24} {'ratio':>6} | {'decode tok/s':>24} {'ratio':>6} | {'peak RSS MiB':>18}")
     print(f"{'':>7} | {'llama.cpp':>11} {'cotforge':>12} {'':>6} | {'llama.cpp':>11} {'cotforge':>12} {'':>6} | {'llama.cpp':>8} {'cotforge':>9}")
     for t, ppl, ppo, dl, do, rl, ro, _ in rows:
         print(f"{t:>7} | {ppl:>11.1f} {ppo:>12.1f} {ppo / ppl:>5.2f}x | {dl:>11.1f} {do:>12.1f} {do / dl:>5.2f}x | {rl:>8.0f} {ro:>9.0f}")
-    print(f"\ncotforge batched decode, aggregate tokens/s over B sequences of {args.batch_tokens} tokens (prompt passes included),")
-    print("against llama.cpp's single stream (target at batch 32: >= 4x):")
+    print(f"\ncotforge batched decode over B sequences of {args.batch_tokens} tokens: aggregate tokens/s in the decode steps")
+    print("(and overall, prompt passes of the joining sequences included), against llama.cpp's single stream (target at batch 32: >= 4x):")
     for t, _, _, dl, _, _, _, batched in rows:
-        cells = "   ".join(f"batch {b}: {v:.1f} tok/s = {v / dl:.2f}x (RSS {r:.0f} MiB)" for b, (v, r) in batched.items())
+        cells = "   ".join(f"batch {b}: {d:.1f} tok/s = {d / dl:.2f}x (overall {v:.1f}; RSS {r:.0f} MiB)" for b, (v, d, r) in batched.items())
         print(f"  {t} thread{'s' if t > 1 else ' '}: {cells}")
     print("\nratio = cotforge / llama.cpp (targets: prompt >= 1.0x, decode >= 0.8x).")
 

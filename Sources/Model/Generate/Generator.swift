@@ -114,6 +114,7 @@ public final class Generator: @unchecked Sendable {
             let outs = try model.forward(batch: running.map { [$0.next] }, caches: &caches, steering: running.map { requests[$0.index].steering })
             let dt = Date().timeIntervalSince(t0)
             stats.generatedTokens += running.count
+            stats.decodeSeconds += dt
             var keep: [Int] = []
             for j in running.indices {
                 running[j].seq.decodeSeconds += dt
@@ -159,6 +160,8 @@ public struct BatchProgress: Sendable {
     public var running = 0
     public var promptTokens = 0
     public var generatedTokens = 0
+    /// Wall time in the batched decode steps (prompt passes excluded) and in all.
+    public var decodeSeconds = 0.0
     public var seconds = 0.0
     public init(total: Int) { self.total = total }
 }
