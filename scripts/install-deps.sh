@@ -11,6 +11,9 @@ for pair in libzstd:libzstd-dev libarchive:libarchive-dev openblas:libopenblas-d
   pc=${pair%%:*}; pkg=${pair##*:}
   if ! pkg-config --exists "$pc" 2>/dev/null; then need_apt+=("$pkg"); fi
 done
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  need_apt+=(chromium)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-deps: installing ${need_apt[*]}" >&2
   sudo=""
@@ -30,16 +33,3 @@ if [ "${1:-}" = "--python" ]; then
   fi
 fi
 
-if [ "${1:-}" = "--browser" ]; then
-  if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-    echo "install-deps: installing chromium" >&2
-    sudo=""
-    if [ "$(id -u)" != 0 ]; then
-      if command -v sudo >/dev/null 2>&1; then sudo=sudo; else
-        echo "install-deps: need root to run: apt-get install -y chromium" >&2; exit 1
-      fi
-    fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-  fi
-fi

@@ -75,6 +75,17 @@ public struct DatasetCard {
         return y.joined(separator: "\n") + "\n\n" + DatasetCard.body(name: name, manifest: manifest)
     }
 
+    /// The manifest's sources as (name, license) with labels for missing values, the first 50,
+    /// and how many more there are: what the card and the report list.
+    static func sources(_ manifest: JSONObject) -> (shown: [(String, String)], more: Int) {
+        let all = (manifest["sources"]?.arrayValue ?? []).compactMap(\.objectValue)
+        let shown = all.prefix(50).map { s -> (String, String) in
+            let n = s["name"]?.stringValue ?? "", l = s["license"]?.stringValue ?? ""
+            return (n.isEmpty ? "(unnamed)" : n, l.isEmpty ? "(not given)" : l)
+        }
+        return (shown, all.count - shown.count)
+    }
+
     /// The card's body, from the manifest alone: splits, drops, how it was built, sources and
     /// licenses, and how to load each exported format.
     static func body(name: String, manifest: JSONValue) -> String {
@@ -140,18 +151,15 @@ public struct DatasetCard {
                 }
             }
         }
-        let sources = (mo["sources"]?.arrayValue ?? []).compactMap(\.objectValue)
-        if !sources.isEmpty {
+        let sources = DatasetCard.sources(mo)
+        if !sources.shown.isEmpty {
             b.append("")
             b.append("## Sources and licenses")
             b.append("")
             b.append("| source | license |")
             b.append("|---|---|")
-            for src in sources.prefix(50) {
-                let n = src["name"]?.stringValue ?? "", l = src["license"]?.stringValue ?? ""
-                b.append("| \(n.isEmpty ? "(unnamed)" : n) | \(l.isEmpty ? "(not given)" : l) |")
-            }
-            if sources.count > 50 { b.append("| … \(sources.count - 50) more | |") }
+            for (n, l) in sources.shown { b.append("| \(n) | \(l) |") }
+            if sources.more > 0 { b.append("| … \(sources.more) more | |") }
         }
         b.append("")
         b.append("## Load it")

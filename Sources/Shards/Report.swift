@@ -176,14 +176,11 @@ public struct OverviewSection: ReportSection {
         if let recipe = m["recipe"]?.objectValue, let path = recipe["path"]?.stringValue {
             h += "<p>Recipe <code>\(Report.esc(path))</code>\(recipe["sha256"]?.stringValue.map { " (sha256 <code>\(Report.esc(String($0.prefix(16))))…</code>)" } ?? "").</p>\n"
         }
-        let sources = (m["sources"]?.arrayValue ?? []).compactMap(\.objectValue)
-        if !sources.isEmpty {
+        let sources = DatasetCard.sources(m)
+        if !sources.shown.isEmpty {
             h += "<h3>Sources</h3>\n<table><tr><th>source</th><th>license</th></tr>"
-            for s in sources.prefix(50) {
-                let n = s["name"]?.stringValue ?? "", l = s["license"]?.stringValue ?? ""
-                h += "<tr><td>\(Report.esc(n.isEmpty ? "(unnamed)" : n))</td><td>\(Report.esc(l.isEmpty ? "(not given)" : l))</td></tr>"
-            }
-            if sources.count > 50 { h += "<tr><td colspan=\"2\">… \(sources.count - 50) more</td></tr>" }
+            for (n, l) in sources.shown { h += "<tr><td>\(Report.esc(n))</td><td>\(Report.esc(l))</td></tr>" }
+            if sources.more > 0 { h += "<tr><td colspan=\"2\">… \(sources.more) more</td></tr>" }
             h += "</table>\n"
         }
         return h

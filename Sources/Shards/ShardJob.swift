@@ -451,7 +451,7 @@ struct ReasoningLengths {
 
     /// `tokens.reasoning` of a record's `tokens` object, read in place; nil when absent or not an integer.
     static func reasoningTokens(object: UnsafeRawBufferPointer, range: Range<Int>) -> Int? {
-        guard let r = scalar(object: object, range: range, path: ["reasoning"]) else { return nil }
+        guard let r = scalar(object: object, range: range, path: ["reasoning"][...]) else { return nil }
         var n = 0, negative = false
         for b in object[r] {
             if b == UInt8(ascii: "-") { negative = true } else if b >= 48 && b <= 57 { n = n &* 10 &+ Int(b &- 48) } else { return nil }
@@ -461,7 +461,7 @@ struct ReasoningLengths {
 
     /// `steer.alpha` of a record's `gen` object, read in place; nil when absent or not a number.
     static func steerAlpha(object: UnsafeRawBufferPointer, range: Range<Int>) -> Double? {
-        guard let r = scalar(object: object, range: range, path: ["steer", "alpha"]) else { return nil }
+        guard let r = scalar(object: object, range: range, path: ["steer", "alpha"][...]) else { return nil }
         return Double(String(decoding: object[r], as: UTF8.self))
     }
 
@@ -482,10 +482,6 @@ struct ReasoningLengths {
             }
         }
         return found
-    }
-
-    private static func scalar(object: UnsafeRawBufferPointer, range: Range<Int>, path: [String]) -> Range<Int>? {
-        scalar(object: object, range: range, path: path[...])
     }
 
     /// A bin width of 1, 2 or 5 × 10^k giving at most `maxBins` bins up to `maximum`.

@@ -66,15 +66,23 @@ public final class Generator: @unchecked Sendable {
                          onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
         let request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampler: sampler, stopTexts: stopTexts,
                                         steering: steering, ignoreEnd: ignoreEnd)
-        var cache = model.makeCache(capacity: prompt.count + maxTokens + 1)
-        let t0 = Date()
-        var logits = try model.forward(prompt, cache: &cache, steering: steering)
-        var seq = SequenceState(request, promptSeconds: Date().timeIntervalSince(t0))
-        while let next = seq.accept(logits, generator: self) {
-            if !onToken(next, seq.text) { seq.stop(.length); break }
-            logits = try model.forward([next], cache: &cache, steering: steering)
+        var (cache, seq, next) = try begin(request)
+        while let token = next {
+            if !onToken(token, seq.text) { seq.stop(.length); break }
+            next = seq.accept(try model.forward([token], cache: &cache, steering: steering), generator: self)
         }
         return seq.result
+    }
+
+    /// A sequence's prompt pass, alone, and its first token (nil when it ended at once): how
+    /// every sequence starts, single or batched.
+    func begin(_ r: GenerationRequest) throws -> (cache: KVCache, seq: SequenceState, next: Int32?) {
+        var cache = model.makeCache(capacity: r.prompt.count + r.maxTokens + 1)
+        let t0 = Date()
+        let logits = try model.forward(r.prompt, cache: &cache, steering: r.steering)
+        var seq = SequenceState(r, promptSeconds: Date().timeIntervalSince(t0))
+        let next = seq.accept(logits, generator: self)
+        return (cache, seq, next)
     }
 
     /// Runs `requests` with up to `batchSize` sequences decoding together (continuous
@@ -96,13 +104,9 @@ public final class Generator: @unchecked Sendable {
         while true {
             // Join: a prompt pass per new sequence, alone, as `generate(prompt:)` does it.
             while running.count < batchSize, let i = queue.next() {
-                let r = requests[i]
-                var cache = model.makeCache(capacity: r.prompt.count + r.maxTokens + 1)
-                let t0 = Date()
-                let logits = try model.forward(r.prompt, cache: &cache, steering: r.steering)
-                var seq = SequenceState(r, promptSeconds: Date().timeIntervalSince(t0))
-                stats.promptTokens += r.prompt.count
-                if let next = seq.accept(logits, generator: self) {
+                let (cache, seq, first) = try begin(requests[i])
+                stats.promptTokens += requests[i].prompt.count
+                if let next = first {
                     running.append((i, seq, next)); caches.append(cache)
                 } else {
                     stats.finished += 1
