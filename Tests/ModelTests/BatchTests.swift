@@ -5,20 +5,57 @@ import TestSupport
 
 /// Batched generation gives every sequence exactly what it gets alone.
 @Suite struct BatchTests {
-    /// `matvecBatch` over rows of different sequences equals `matvec` of each row alone, bit for bit.
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q5_1])
-    func matvecBatchEqualsMatvec(_ type: GGMLType) throws {
+    /// `matvecBatch` over rows of different sequences equals `matvec` of each row alone, bit for
+    /// bit: 2 sequences (one padded group of 8), 29 (16 + 8 + 5 padded) and 45 (a pair of 16s
+    /// sharing weight broadcasts, then 8 + 5 padded).
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q5_1], [2, 29, 45])
+    func matvecBatchEqualsMatvec(_ type: GGMLType, _ n: Int) throws {
         var rng = SeededRandom(seed: 90 + UInt64(type.rawValue))
-        let rows = 37, cols = 192, n = 29   // a chunk of 16, one of 8, and 5 one by one
+        let rows = 37, cols = 192
         let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols,
                                              data: QuantizedMatrixTests.randomBlocks(type, rows: rows, cols: cols, &rng)))
         let x = (0..<(n * cols)).map { _ in Float.random(in: -2...2, using: &rng) }
+        try Self.expectBatchEqualsAlone(m, x, n: n)
+    }
+
+    /// The 16-bit partial sums at their bounds: every weight at its largest magnitude (nibble 0
+    /// for Q4_0 = −8, 15 for Q4_1, −128 and 127 for Q8_0) against activations that all round to
+    /// ±127, so any overflow of the 16-bit runs would show.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0])
+    func matvecBatchAtTheOverflowBounds(_ type: GGMLType) throws {
+        let rows = 3, cols = 64, n = 40
+        var data: [UInt8] = []
+        for r in 0..<(rows * cols / 32) {
+            var b = [UInt8](repeating: 0, count: type.typeSize)
+            withUnsafeBytes(of: Float16(0.01).bitPattern.littleEndian) { b[0] = $0[0]; b[1] = $0[1] }
+            switch type {
+            case .q4_0: for j in 2..<b.count { b[j] = 0x00 }
+            case .q4_1: for j in 4..<b.count { b[j] = 0xFF }
+            default: for j in 2..<b.count { b[j] = r % 2 == 0 ? 0x80 : 0x7F }
+            }
+            data += b
+        }
+        let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: data))
+        let x = (0..<(n * cols)).map { i in (i / cols) % 2 == 0 ? Float(3) : Float(-3) }
+        try Self.expectBatchEqualsAlone(m, x, n: n)
+        // And the sums are the exact ones: Σ w·127 over the row, times the scales.
+        var alone = [Float](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { xb in alone.withUnsafeMutableBufferPointer { m.matvec(xb.baseAddress!, $0.baseAddress!) } }
+        let w = WeightMatrix.quantized(m).floats
+        for r in 0..<rows {
+            let exact = (0..<cols).reduce(Float(0)) { $0 + w[r * cols + $1] * 3 }
+            #expect(abs(alone[r] - exact) <= 1e-3 * abs(exact), "\(type.name) row \(r): \(alone[r]) vs \(exact)")
+        }
+    }
+
+    static func expectBatchEqualsAlone(_ m: QuantizedMatrix, _ x: [Float], n: Int) throws {
+        let rows = m.rows, cols = m.cols
         var batched = [Float](repeating: 0, count: n * rows)
         x.withUnsafeBufferPointer { xb in batched.withUnsafeMutableBufferPointer { m.matvecBatch(xb.baseAddress!, rows: n, $0.baseAddress!) } }
         for i in 0..<n {
             var alone = [Float](repeating: 0, count: rows)
             x.withUnsafeBufferPointer { xb in alone.withUnsafeMutableBufferPointer { m.matvec(xb.baseAddress! + i * cols, $0.baseAddress!) } }
-            #expect(Array(batched[(i * rows)..<((i + 1) * rows)]) == alone, "\(type.name) row \(i)")
+            #expect(Array(batched[(i * rows)..<((i + 1) * rows)]) == alone, "\(m.type.name) n \(n) row \(i)")
         }
     }
 

@@ -218,20 +218,22 @@ public struct QuantizedMatrix: Sendable {
             ad.replaceSubrange((i * nb)..<((i + 1) * nb), with: a.d)
             if withSums { asum.replaceSubrange((i * nb)..<((i + 1) * nb), with: a.s) }
         }
-        // Transposed: for each block and element, the n sequences' values side by side, so the
-        // inner loops run down the sequences (vertical SIMD, no horizontal sums). Elements go in
-        // pairs: |w0·a0 + w1·a1| ≤ 2·128·127 fits 16 bits, then widens to 32.
-        var aT = [Int16](repeating: 0, count: nb * 32 * n), adT = [Float](repeating: 0, count: nb * n)
-        var asT = [Float](repeating: 0, count: withSums ? nb * n : 0)
+        // Transposed: for each block and element, the sequences' values side by side, so the
+        // inner loops run down the sequences (vertical SIMD, no horizontal sums), padded with
+        // zero rows to a multiple of 8 sequences whose outputs are dropped.
+        let np = (n + 7) / 8 * 8
+        var aT = [Int16](repeating: 0, count: nb * 32 * np), adT = [Float](repeating: 0, count: nb * np)
+        var asT = [Float](repeating: 0, count: withSums ? nb * np : 0)
         for i in 0..<n {
-            for e in 0..<cols { aT[e * n + i] = Int16(aq[i * cols + e]) }
+            for e in 0..<cols { aT[e * np + i] = Int16(aq[i * cols + e]) }
             for b in 0..<nb {
-                adT[b * n + i] = ad[i * nb + b]
-                if withSums { asT[b * n + i] = asum[i * nb + b] }
+                adT[b * np + i] = ad[i * nb + b]
+                if withSums { asT[b * np + i] = asum[i * nb + b] }
             }
         }
         let type = self.type, rows = self.rows
-        let s = UnsafeMutablePointer<Float>.allocate(capacity: n), acc = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        let run = type == .q4_0 ? 32 : type == .q4_1 ? 16 : 2
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: np), acc = UnsafeMutablePointer<Int32>.allocate(capacity: np)
         let w = UnsafeMutablePointer<Int16>.allocate(capacity: 32)
         defer { s.deallocate(); acc.deallocate(); w.deallocate() }
         data.withUnsafeBytes { raw in
@@ -241,7 +243,7 @@ public struct QuantizedMatrix: Sendable {
             let at = atb.baseAddress!
             for r in 0..<rows {
                 let row = raw.baseAddress! + r * nb * bs
-                for i in 0..<n { s[i] = 0 }
+                for i in 0..<np { s[i] = 0 }
                 for b in 0..<nb {
                     let blk = row + b * bs
                     let d = Dequantize.half(blk, 0)
@@ -254,16 +256,16 @@ public struct QuantizedMatrix: Sendable {
                         let q = blk.assumingMemoryBound(to: Int8.self) + 2
                         for j in 0..<32 { w[j] = Int16(q[j]) }
                     }
-                    QuantizedMatrix.blockDots(w, at + b * 32 * n, n: n, into: acc)
-                    let da = adb.baseAddress! + b * n
+                    QuantizedMatrix.blockDots(w, at + b * 32 * np, n: np, run: run, into: acc)
+                    let da = adb.baseAddress! + b * np
                     switch type {
                     case .q4_1:
-                        let m = Dequantize.half(blk, 2), sa = asb.baseAddress! + b * n
-                        for i in 0..<n { s[i] += (d * da[i]) * Float(acc[i]) + m * sa[i] }
+                        let m = Dequantize.half(blk, 2), sa = asb.baseAddress! + b * np
+                        for i in 0..<np { s[i] += (d * da[i]) * Float(acc[i]) + m * sa[i] }
                     case .q4_0:
-                        for i in 0..<n { s[i] += Float(acc[i]) * d * da[i] }
+                        for i in 0..<np { s[i] += Float(acc[i]) * d * da[i] }
                     default:
-                        for i in 0..<n { s[i] += Float(acc[i]) * (d * da[i]) }
+                        for i in 0..<np { s[i] += Float(acc[i]) * (d * da[i]) }
                     }
                 }
                 for i in 0..<n { y[i * rows + r] = s[i] }
@@ -272,39 +274,78 @@ public struct QuantizedMatrix: Sendable {
     }
 
     /// acc[i] = Σ_j w[j]·a[j·n + i] for one block (32 weights) against n sequences laid side by
-    /// side: pairs of products summed in 16 bits (|w0·a0 + w1·a1| ≤ 2·128·127 < 2¹⁵), then
-    /// widened; 16 (then 8) sequences at a time with their sums held in registers for the block.
-    @inline(__always) static func blockDots(_ w: UnsafePointer<Int16>, _ a: UnsafePointer<Int16>, n: Int, into acc: UnsafeMutablePointer<Int32>) {
-        var i0 = 0
-        while i0 + 16 <= n {
-            var s = InlineArray<16, Int32>(repeating: 0)
-            blockDots(w, a + i0, n: n, into: &s)
-            for i in 0..<16 { acc[i0 + i] = s[i] }
-            i0 += 16
-        }
-        while i0 + 8 <= n {
-            var s = InlineArray<8, Int32>(repeating: 0)
-            blockDots(w, a + i0, n: n, into: &s)
-            for i in 0..<8 { acc[i0 + i] = s[i] }
-            i0 += 8
-        }
-        for i in i0..<n {
-            var t: Int32 = 0
-            for j in 0..<32 { t &+= Int32(w[j]) &* Int32(a[j * n + i]) }
-            acc[i] = t
+    /// side (n a multiple of 8), 16 sequences to a vector, two vectors per broadcast weight.
+    /// Products are summed in 16 bits for `run` elements at a time, as many as cannot overflow
+    /// (|w| ≤ 8 for Q4_0: 32·8·127 < 2¹⁵; 0…15 for Q4_1: 16; Q8_0: 2), then widened: the
+    /// integer sum is exact, so the order does not matter.
+    @inline(__always) static func blockDots(_ w: UnsafePointer<Int16>, _ a: UnsafePointer<Int16>, n: Int, run: Int,
+                                            into acc: UnsafeMutablePointer<Int32>) {
+        switch run {
+        case 32: blockDots(w, a, n: n, into: acc, run: InlineArray<32, Int8>(repeating: 0))
+        case 16: blockDots(w, a, n: n, into: acc, run: InlineArray<16, Int8>(repeating: 0))
+        default: blockDots(w, a, n: n, into: acc, run: InlineArray<2, Int8>(repeating: 0))
         }
     }
 
-    /// The sums of L sequences side by side, L fixed at compile time so they stay in registers.
-    @inline(__always) static func blockDots<let L: Int>(_ w: UnsafePointer<Int16>, _ a: UnsafePointer<Int16>, n: Int,
-                                                        into s: inout InlineArray<L, Int32>) {
-        var j = 0
-        while j < 32 {
-            let w0 = w[j], w1 = w[j + 1]
-            let c0 = a + j * n, c1 = c0 + n
-            for i in 0..<L { s[i] &+= Int32(w0 &* c0[i] &+ w1 &* c1[i]) }
-            j += 2
+    /// The same with the run length R fixed at compile time (carried by an unused value), so
+    /// the inner loop unrolls.
+    @inline(__always) static func blockDots<let R: Int>(_ w: UnsafePointer<Int16>, _ a: UnsafePointer<Int16>, n: Int,
+                                                        into acc: UnsafeMutablePointer<Int32>, run: InlineArray<R, Int8>) {
+        let stride = n * MemoryLayout<Int16>.stride
+        var i0 = 0
+        while i0 + 32 <= n {
+            var t0 = SIMD16<Int32>(), t1 = SIMD16<Int32>()
+            var p = UnsafeRawPointer(a + i0)
+            for j0 in Swift.stride(from: 0, to: 32, by: R) {
+                var s0 = SIMD16<Int16>(), s1 = SIMD16<Int16>()
+                for j in 0..<R {
+                    let wj = SIMD16<Int16>(repeating: w[j0 &+ j])
+                    s0 &+= p.loadUnaligned(as: SIMD16<Int16>.self) &* wj
+                    s1 &+= p.loadUnaligned(fromByteOffset: 32, as: SIMD16<Int16>.self) &* wj
+                    p = p.advanced(by: stride)
+                }
+                t0 &+= widen(s0)
+                t1 &+= widen(s1)
+            }
+            UnsafeMutableRawPointer(acc + i0).storeBytes(of: t0, as: SIMD16<Int32>.self)
+            UnsafeMutableRawPointer(acc + i0 + 16).storeBytes(of: t1, as: SIMD16<Int32>.self)
+            i0 += 32
         }
+        if i0 + 16 <= n {
+            var total = SIMD16<Int32>()
+            var p = UnsafeRawPointer(a + i0)
+            for j0 in Swift.stride(from: 0, to: 32, by: R) {
+                var s = SIMD16<Int16>()
+                for j in 0..<R {
+                    s &+= p.loadUnaligned(as: SIMD16<Int16>.self) &* SIMD16(repeating: w[j0 &+ j])
+                    p = p.advanced(by: stride)
+                }
+                total &+= widen(s)
+            }
+            UnsafeMutableRawPointer(acc + i0).storeBytes(of: total, as: SIMD16<Int32>.self)
+            i0 += 16
+        }
+        if i0 < n {
+            var total = SIMD8<Int32>()
+            var p = UnsafeRawPointer(a + i0)
+            for j0 in Swift.stride(from: 0, to: 32, by: R) {
+                var s = SIMD8<Int16>()
+                for j in 0..<R {
+                    s &+= p.loadUnaligned(as: SIMD8<Int16>.self) &* SIMD8(repeating: w[j0 &+ j])
+                    p = p.advanced(by: stride)
+                }
+                for i in 0..<8 { total[i] &+= Int32(s[i]) }
+            }
+            UnsafeMutableRawPointer(acc + i0).storeBytes(of: total, as: SIMD8<Int32>.self)
+        }
+    }
+
+    /// Sign-extends 16 lanes to 32 bits (written out lane by lane: the generic SIMD
+    /// conversion initializers are not inlined).
+    @inline(__always) static func widen(_ s: SIMD16<Int16>) -> SIMD16<Int32> {
+        var r = SIMD16<Int32>()
+        for i in 0..<16 { r[i] = Int32(s[i]) }
+        return r
     }
 
     /// Y[t × rows] = X[t × cols] · Wᵀ for many activation rows at once (a prompt, a batch):
