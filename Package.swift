@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Direction of dependencies (see DESIGN.md): cotforge (CLI) → {Shards → Corpus, Model};
+// Direction of dependencies (see DESIGN.md): cotforge (CLI) → {Shards → Corpus, Train → Model};
 // Hashing (SHA-256 over libcrypto) is shared by Shards and Model.
 // System libraries are found through pkg-config; `providers` names the Debian package.
 // COpenBLAS is declared for the model and trainer targets; nothing links it before they exist
@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Corpus", targets: ["Corpus"]),
         .library(name: "Shards", targets: ["Shards"]),
         .library(name: "Model", targets: ["Model"]),
+        .library(name: "Train", targets: ["Train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +34,9 @@ let package = Package(
         // Optimized in debug builds too: the engine's loops run hundreds of times slower
         // unoptimized, which would make the real-model tests take many minutes.
         .target(name: "Model", dependencies: ["Hashing", "CArchive"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
+        // The trainer: one model definition with the engine, backward passes, AdamW, LoRA.
+        // Optimized in debug builds for the same reason as the engine.
+        .target(name: "Train", dependencies: ["Model", "Hashing"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
         .executableTarget(name: "cotforge", dependencies: [
             "Corpus", "Shards", "Model", "Hashing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -42,5 +46,6 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus", "Hashing", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Hashing", "CArchive", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "TestSupport"]),
     ]
 )

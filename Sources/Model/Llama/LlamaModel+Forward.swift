@@ -173,7 +173,9 @@ extension LlamaModel {
     /// Rotates each head's pairs by position·base^(−2i/d). Adjacent pairs (x[2i], x[2i+1]) for
     /// GGUF Llama (its Q/K weights are permuted for that), halves (x[i], x[i+d/2]) for Qwen2.
     /// Angles are built by repeated multiplication in Float, as ggml's rope cache is.
-    static func rope(_ x: inout [Float], offset: Int, heads: Int, headDim: Int, position: Int, base: Float, style: LlamaConfig.RopeStyle) {
+    /// Rotates the `heads` vectors at `offset` for `position`. A rotation's transpose is the
+    /// rotation by −position, so the trainer's backward pass is this call with −position.
+    public static func rope(_ x: inout [Float], offset: Int, heads: Int, headDim: Int, position: Int, base: Float, style: LlamaConfig.RopeStyle) {
         let half = headDim / 2
         let thetaScale = powf(base, -2 / Float(headDim))
         var cosv = [Float](repeating: 0, count: half), sinv = [Float](repeating: 0, count: half)

@@ -33,6 +33,14 @@ public struct LlamaBlockWeights: Sendable {
     public var bq: [Float]?, bk: [Float]?, bv: [Float]?   // Qwen2
     public var ffnNorm: [Float]           // [C]
     public var wGate: WeightMatrix, wUp: WeightMatrix, wDown: WeightMatrix
+
+    public init(attnNorm: [Float], wq: WeightMatrix, wk: WeightMatrix, wv: WeightMatrix, wo: WeightMatrix,
+                bq: [Float]? = nil, bk: [Float]? = nil, bv: [Float]? = nil, ffnNorm: [Float],
+                wGate: WeightMatrix, wUp: WeightMatrix, wDown: WeightMatrix) {
+        self.attnNorm = attnNorm; self.wq = wq; self.wk = wk; self.wv = wv; self.wo = wo
+        self.bq = bq; self.bk = bk; self.bv = bv; self.ffnNorm = ffnNorm
+        self.wGate = wGate; self.wUp = wUp; self.wDown = wDown
+    }
 }
 
 /// A Llama- or Qwen2-architecture model. Weights of the formats `QuantizedMatrix` supports stay

@@ -72,6 +72,15 @@ public enum BLAS {
         functions.sgemm(rowMajor, noTrans, trans, Int32(t), Int32(m), Int32(k), 1, x, Int32(k), w, Int32(k), 0, y, Int32(ldy))
     }
 
+    /// C[m×n] = α·op(A)·op(B) + β·C, all row-major, op = transpose when asked: the general
+    /// product the trainer's forward and backward passes are made of.
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                            _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        functions.sgemm(rowMajor, transA ? trans : noTrans, transB ? trans : noTrans, Int32(m), Int32(n), Int32(k),
+                        alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// The same product with plain loops: the oracle `matmulTransposed` is tested against.
     public static func matmulTransposedReference(_ x: UnsafePointer<Float>, rows t: Int, _ w: UnsafePointer<Float>, outputs m: Int, inner k: Int,
                                                  _ y: UnsafeMutablePointer<Float>) {
