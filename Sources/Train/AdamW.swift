@@ -98,12 +98,20 @@ public final class AdamW: @unchecked Sendable {
         }
     }
 
-    /// One update of `model`'s parameters from its gradients. Returns the gradient norm
-    /// before clipping and the scheduled rate used.
+    /// One update of what `model` trains (its adapters when it has them, else its weights)
+    /// from the gradients. Returns the gradient norm before clipping and the rate used.
     @discardableResult
     public func update(_ model: TrainableLlama) -> (gradientNorm: Float, rate: Float) {
+        if let lora = model.lora {
+            precondition(lora.layout == layout, "the optimizer was made for another layout than the model's adapters")
+            return update(parameters: lora.parameters, gradients: lora.gradients)
+        }
         precondition(model.layout == layout, "the optimizer was made for another layout")
-        let g = model.gradients.baseAddress!, p = model.parameters.baseAddress!
+        return update(parameters: model.parameters, gradients: model.gradients)
+    }
+
+    func update(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeMutableBufferPointer<Float>) -> (gradientNorm: Float, rate: Float) {
+        let g = gradients.baseAddress!, p = parameters.baseAddress!
         var ss = 0.0
         for i in 0..<layout.count { ss += Double(g[i]) * Double(g[i]) }
         let norm = Float(ss.squareRoot())

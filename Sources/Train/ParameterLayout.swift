@@ -50,6 +50,17 @@ public struct ParameterLayout: Sendable, Equatable {
         if !tiedOutput { add("output.weight", .output, nil, [c.vocabulary, C]) }
     }
 
+    /// The adapters of `base`'s matrices whose kind is in `targets`: for each matrix W
+    /// [out × in], `W.lora_a` [rank × in] and `W.lora_b` [out × rank], with W's kind and layer.
+    public init(loraOf base: ParameterLayout, rank: Int, targets: Set<ModuleKind>) {
+        config = base.config
+        tiedOutput = base.tiedOutput
+        for t in base.tensors where t.shape.count == 2 && targets.contains(t.kind) {
+            add(t.name + ".lora_a", t.kind, t.layer, [rank, t.shape[1]])
+            add(t.name + ".lora_b", t.kind, t.layer, [t.shape[0], rank])
+        }
+    }
+
     private mutating func add(_ name: String, _ kind: ModuleKind, _ layer: Int?, _ shape: [Int]) {
         index[name] = tensors.count
         let t = ParameterTensor(name: name, kind: kind, layer: layer, shape: shape, offset: count)

@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import Model
 
 /// A zeroed Float buffer that frees itself: the activations of one pass.
@@ -11,6 +12,14 @@ final class Activation {
         p.initialize(repeating: 0, count: max(1, count))
     }
     deinit { p.deallocate() }
+}
+
+/// What an adapter keeps from the forward pass: x·Aᵀ and, under dropout, the dropped-out
+/// input and the keep-scale (0 or 1/(1−p)) of each input element.
+struct LoRASaved {
+    let xa: Activation
+    let input: Activation?
+    let keep: Activation?
 }
 
 /// What one block's forward pass keeps for the backward pass.
@@ -37,7 +46,7 @@ extension TrainableLlama {
     /// mean; pass 1 / the accumulated count when accumulating over several batches). Returns
     /// the summed cross-entropy (nats) and the number of tokens it is over.
     @discardableResult
-    public func pass(_ batch: TrainBatch, backward: Bool = true, lossScale: Float? = nil) -> (loss: Double, tokens: Int) {
+    public func pass(_ batch: TrainBatch, backward: Bool = true, lossScale: Float? = nil, dropoutSeed: UInt64 = 0) -> (loss: Double, tokens: Int) {
         let c = config
         let B = batch.rows, T = batch.length, N = B * T
         let C = c.width, H = c.heads, KVH = c.kvHeads, d = c.headDim, Q = H * d, KV = c.kvWidth, F = c.ffnWidth, V = c.vocabulary
@@ -54,6 +63,55 @@ extension TrainableLlama {
             }
         }
 
+        // What the adapters keep per matrix: the (dropped-out) input and its product with A.
+        var saved: [String: LoRASaved] = [:]
+        var dropoutRNG = SplitMix64(seed: dropoutSeed)
+        func project(_ name: String, _ x: UnsafeMutablePointer<Float>, rows n: Int, inner: Int, outputs: Int,
+                     into y: UnsafeMutablePointer<Float>, saved: inout [String: LoRASaved]) {
+            Self.linear(x, rows: n, inner: inner, w(name), outputs: outputs, into: y)
+            guard let lora, let ab = lora.adapters[name] else { return }
+            let r = lora.rank, L = lora.parameters.baseAddress!
+            var dropped: (input: Activation, keep: Activation)? = nil
+            if lora.dropout > 0 && backward {
+                let keep = Activation(n * inner), input = Activation(n * inner), kept = 1 / (1 - lora.dropout)
+                for i in 0..<(n * inner) {
+                    keep.p[i] = Float(dropoutRNG.next() >> 40) / Float(1 << 24) < lora.dropout ? 0 : kept
+                    input.p[i] = x[i] * keep.p[i]
+                }
+                dropped = (input, keep)
+            }
+            let xa = Activation(n * r)
+            BLAS.gemm(transB: true, m: n, n: r, k: inner, dropped?.input.p ?? x, lda: inner, L + ab.a, ldb: inner, xa.p, ldc: r)
+            BLAS.gemm(transB: true, m: n, n: outputs, k: r, alpha: lora.scale, xa.p, lda: r, L + ab.b, ldb: r, beta: 1, y, ldc: outputs)
+            saved[name] = LoRASaved(xa: xa, input: dropped?.input, keep: dropped?.keep)
+        }
+        func projectBackward(_ name: String, _ dy: UnsafeMutablePointer<Float>, rows n: Int, outputs: Int, x: UnsafeMutablePointer<Float>,
+                             inner: Int, dx: UnsafeMutablePointer<Float>, accumulate: Bool = false, saved: [String: LoRASaved]) {
+            if trainsBase {
+                Self.linearBackward(dy, rows: n, outputs: outputs, x: x, inner: inner, w(name), dWeight: dw(name), dx: dx, accumulate: accumulate)
+            } else {
+                BLAS.gemm(m: n, n: inner, k: outputs, dy, lda: outputs, w(name), ldb: inner, beta: accumulate ? 1 : 0, dx, ldc: inner)
+            }
+            guard let lora, let ab = lora.adapters[name], let s = saved[name] else { return }
+            let r = lora.rank, L = lora.parameters.baseAddress!, LG = lora.gradients.baseAddress!
+            let input = s.input?.p ?? x
+            // dB += s·dyᵀ·xa; dxa = s·dy·B; dA += dxaᵀ·input; dx += (dxa·A) ⊙ keep
+            BLAS.gemm(transA: true, m: outputs, n: r, k: n, alpha: lora.scale, dy, lda: outputs, s.xa.p, ldb: r, beta: 1, LG + ab.b, ldc: r)
+            let dxa = Activation(n * r)
+            BLAS.gemm(m: n, n: r, k: outputs, alpha: lora.scale, dy, lda: outputs, L + ab.b, ldb: r, dxa.p, ldc: r)
+            BLAS.gemm(transA: true, m: r, n: inner, k: n, dxa.p, lda: r, input, ldb: inner, beta: 1, LG + ab.a, ldc: inner)
+            if let keep = s.keep {
+                let t = Activation(n * inner)
+                BLAS.gemm(m: n, n: inner, k: r, dxa.p, lda: r, L + ab.a, ldb: inner, t.p, ldc: inner)
+                for i in 0..<(n * inner) { dx[i] += t.p[i] * keep.p[i] }
+            } else {
+                BLAS.gemm(m: n, n: inner, k: r, dxa.p, lda: r, L + ab.a, ldb: inner, beta: 1, dx, ldc: inner)
+            }
+        }
+        // Gain gradients of frozen norms land here and are dropped.
+        let scratch = Activation(max(C, 1))
+        func dGain(_ name: String) -> UnsafeMutablePointer<Float> { trainsBase ? dw(name) : scratch.p }
+
         // ---- forward
         var x = Activation(N * C)
         let E = w("token_embd.weight")
@@ -66,9 +124,9 @@ extension TrainableLlama {
                                      v: Activation(N * KV), p: Activation(B * H * T * T), att: Activation(N * Q), x2: Activation(N * C),
                                      r2: Activation(N), xn2: Activation(N * C), g: Activation(N * F), u: Activation(N * F), h: Activation(N * F))
             Self.rmsNorm(a.x.p, w(pre + "attn_norm.weight"), rows: N, width: C, eps: c.rmsEpsilon, into: a.xn1.p, rstd: a.r1.p)
-            Self.linear(a.xn1.p, rows: N, inner: C, w(pre + "attn_q.weight"), outputs: Q, into: a.q.p)
-            Self.linear(a.xn1.p, rows: N, inner: C, w(pre + "attn_k.weight"), outputs: KV, into: a.k.p)
-            Self.linear(a.xn1.p, rows: N, inner: C, w(pre + "attn_v.weight"), outputs: KV, into: a.v.p)
+            project(pre + "attn_q.weight", a.xn1.p, rows: N, inner: C, outputs: Q, into: a.q.p, saved: &saved)
+            project(pre + "attn_k.weight", a.xn1.p, rows: N, inner: C, outputs: KV, into: a.k.p, saved: &saved)
+            project(pre + "attn_v.weight", a.xn1.p, rows: N, inner: C, outputs: KV, into: a.v.p, saved: &saved)
             rope(a.q.p, width: Q, heads: H, positions: batch.positions, sign: 1)
             rope(a.k.p, width: KV, heads: KVH, positions: batch.positions, sign: 1)
             for b in 0..<B {
@@ -89,14 +147,14 @@ extension TrainableLlama {
                     BLAS.gemm(m: T, n: d, k: T, pr, lda: T, vg, ldb: KV, a.att.p + b * T * Q + hh * d, ldc: Q)
                 }
             }
-            Self.linear(a.att.p, rows: N, inner: Q, w(pre + "attn_output.weight"), outputs: C, into: a.x2.p)
+            project(pre + "attn_output.weight", a.att.p, rows: N, inner: Q, outputs: C, into: a.x2.p, saved: &saved)
             for i in 0..<(N * C) { a.x2.p[i] += a.x.p[i] }
             Self.rmsNorm(a.x2.p, w(pre + "ffn_norm.weight"), rows: N, width: C, eps: c.rmsEpsilon, into: a.xn2.p, rstd: a.r2.p)
-            Self.linear(a.xn2.p, rows: N, inner: C, w(pre + "ffn_gate.weight"), outputs: F, into: a.g.p)
-            Self.linear(a.xn2.p, rows: N, inner: C, w(pre + "ffn_up.weight"), outputs: F, into: a.u.p)
+            project(pre + "ffn_gate.weight", a.xn2.p, rows: N, inner: C, outputs: F, into: a.g.p, saved: &saved)
+            project(pre + "ffn_up.weight", a.xn2.p, rows: N, inner: C, outputs: F, into: a.u.p, saved: &saved)
             for i in 0..<(N * F) { a.h.p[i] = Self.silu(a.g.p[i]) * a.u.p[i] }
             let out = Activation(N * C)
-            Self.linear(a.h.p, rows: N, inner: F, w(pre + "ffn_down.weight"), outputs: C, into: out.p)
+            project(pre + "ffn_down.weight", a.h.p, rows: N, inner: F, outputs: C, into: out.p, saved: &saved)
             for i in 0..<(N * C) { out.p[i] += a.x2.p[i] }
             acts.append(a)
             x = out
@@ -133,33 +191,29 @@ extension TrainableLlama {
         // ---- backward
         let dxs = Activation(M * C)
         BLAS.gemm(m: M, n: C, k: V, logits.p, lda: V, w(outName), ldb: C, dxs.p, ldc: C)
-        BLAS.gemm(transA: true, m: V, n: C, k: M, logits.p, lda: V, xs.p, ldb: C, beta: 1, dw(outName), ldc: C)
+        if trainsBase { BLAS.gemm(transA: true, m: V, n: C, k: M, logits.p, lda: V, xs.p, ldb: C, beta: 1, dw(outName), ldc: C) }
         let dxf = Activation(N * C)
         for (j, i) in rowsWithLoss.enumerated() { (dxf.p + i * C).update(from: dxs.p + j * C, count: C) }
         let dx = Activation(N * C)   // gradient of the residual stream, carried down the blocks
-        Self.rmsNormBackward(dxf.p, x: x.p, rstd: rf.p, w("output_norm.weight"), rows: N, width: C, dx: dx.p, dGain: dw("output_norm.weight"))
+        Self.rmsNormBackward(dxf.p, x: x.p, rstd: rf.p, w("output_norm.weight"), rows: N, width: C, dx: dx.p, dGain: dGain("output_norm.weight"))
         let dh = Activation(N * F), dg = Activation(N * F), du = Activation(N * F), dxn = Activation(N * C)
         let datt = Activation(N * Q), dq = Activation(N * Q), dk = Activation(N * KV), dv = Activation(N * KV)
         let dP = Activation(T * T)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let a = acts[l], pre = "blk.\(l)."
             // FFN: out = x2 + down(silu(g)·u)
-            Self.linearBackward(dx.p, rows: N, outputs: C, x: a.h.p, inner: F, w(pre + "ffn_down.weight"),
-                                dWeight: dw(pre + "ffn_down.weight"), dx: dh.p)
+            projectBackward(pre + "ffn_down.weight", dx.p, rows: N, outputs: C, x: a.h.p, inner: F, dx: dh.p, saved: saved)
             for i in 0..<(N * F) {
                 let gi = a.g.p[i], s = 1 / (1 + exp(-gi))
                 du.p[i] = dh.p[i] * gi * s
                 dg.p[i] = dh.p[i] * a.u.p[i] * s * (1 + gi * (1 - s))
             }
-            Self.linearBackward(dg.p, rows: N, outputs: F, x: a.xn2.p, inner: C, w(pre + "ffn_gate.weight"),
-                                dWeight: dw(pre + "ffn_gate.weight"), dx: dxn.p)
-            Self.linearBackward(du.p, rows: N, outputs: F, x: a.xn2.p, inner: C, w(pre + "ffn_up.weight"),
-                                dWeight: dw(pre + "ffn_up.weight"), dx: dxn.p, accumulate: true)
+            projectBackward(pre + "ffn_gate.weight", dg.p, rows: N, outputs: F, x: a.xn2.p, inner: C, dx: dxn.p, saved: saved)
+            projectBackward(pre + "ffn_up.weight", du.p, rows: N, outputs: F, x: a.xn2.p, inner: C, dx: dxn.p, accumulate: true, saved: saved)
             Self.rmsNormBackward(dxn.p, x: a.x2.p, rstd: a.r2.p, w(pre + "ffn_norm.weight"), rows: N, width: C,
-                                 dx: dx.p, dGain: dw(pre + "ffn_norm.weight"))
+                                 dx: dx.p, dGain: dGain(pre + "ffn_norm.weight"))
             // Attention: x2 = x + o(attention(q, k, v))
-            Self.linearBackward(dx.p, rows: N, outputs: C, x: a.att.p, inner: Q, w(pre + "attn_output.weight"),
-                                dWeight: dw(pre + "attn_output.weight"), dx: datt.p)
+            projectBackward(pre + "attn_output.weight", dx.p, rows: N, outputs: C, x: a.att.p, inner: Q, dx: datt.p, saved: saved)
             dk.p.update(repeating: 0, count: N * KV)
             dv.p.update(repeating: 0, count: N * KV)
             for b in 0..<B {
@@ -184,15 +238,13 @@ extension TrainableLlama {
             }
             rope(dq.p, width: Q, heads: H, positions: batch.positions, sign: -1)
             rope(dk.p, width: KV, heads: KVH, positions: batch.positions, sign: -1)
-            Self.linearBackward(dq.p, rows: N, outputs: Q, x: a.xn1.p, inner: C, w(pre + "attn_q.weight"),
-                                dWeight: dw(pre + "attn_q.weight"), dx: dxn.p)
-            Self.linearBackward(dk.p, rows: N, outputs: KV, x: a.xn1.p, inner: C, w(pre + "attn_k.weight"),
-                                dWeight: dw(pre + "attn_k.weight"), dx: dxn.p, accumulate: true)
-            Self.linearBackward(dv.p, rows: N, outputs: KV, x: a.xn1.p, inner: C, w(pre + "attn_v.weight"),
-                                dWeight: dw(pre + "attn_v.weight"), dx: dxn.p, accumulate: true)
+            projectBackward(pre + "attn_q.weight", dq.p, rows: N, outputs: Q, x: a.xn1.p, inner: C, dx: dxn.p, saved: saved)
+            projectBackward(pre + "attn_k.weight", dk.p, rows: N, outputs: KV, x: a.xn1.p, inner: C, dx: dxn.p, accumulate: true, saved: saved)
+            projectBackward(pre + "attn_v.weight", dv.p, rows: N, outputs: KV, x: a.xn1.p, inner: C, dx: dxn.p, accumulate: true, saved: saved)
             Self.rmsNormBackward(dxn.p, x: a.x.p, rstd: a.r1.p, w(pre + "attn_norm.weight"), rows: N, width: C,
-                                 dx: dx.p, dGain: dw(pre + "attn_norm.weight"))
+                                 dx: dx.p, dGain: dGain(pre + "attn_norm.weight"))
         }
+        guard trainsBase else { return (loss, M) }
         let dE = dw("token_embd.weight")
         for i in 0..<N {
             let row = dE + Int(batch.tokens[i]) * C, src = dx.p + i * C

@@ -12,6 +12,9 @@ public final class TrainableLlama: @unchecked Sendable {
     /// Parameters and their gradients, `layout.count` floats each.
     public let parameters: UnsafeMutableBufferPointer<Float>
     public let gradients: UnsafeMutableBufferPointer<Float>
+    /// Adapters; while attached, only they train (the base weights get no gradients).
+    public var lora: LoRA?
+    public var trainsBase: Bool { lora == nil }
 
     init(layout: ParameterLayout) throws {
         guard layout.config.architecture == .llama else {
@@ -85,7 +88,10 @@ public final class TrainableLlama: @unchecked Sendable {
                               outputNorm: values("output_norm.weight"), output: layout.tiedOutput ? nil : matrix("output.weight"))
     }
 
-    public func zeroGradients() { gradients.update(repeating: 0) }
+    public func zeroGradients() {
+        gradients.update(repeating: 0)
+        lora?.zeroGradients()
+    }
 
     /// Box–Muller from a splitmix64 stream: the same numbers on every machine.
     static func gaussian(_ rng: inout SplitMix64) -> Float {
