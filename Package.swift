@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Model", dependencies: ["Hashing", "CArchive"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
         // The trainer: one model definition with the engine, backward passes, AdamW, LoRA.
         // Optimized in debug builds for the same reason as the engine.
-        .target(name: "Train", dependencies: ["Model", "Hashing"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
+        .target(name: "Train", dependencies: ["Model", "Corpus", "Hashing"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
         .executableTarget(name: "cotforge", dependencies: [
             "Corpus", "Shards", "Model", "Hashing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -46,6 +46,6 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus", "Hashing", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Hashing", "CArchive", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "Corpus", "Shards", "TestSupport"]),
     ]
 )
