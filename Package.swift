@@ -38,7 +38,7 @@ let package = Package(
         // Optimized in debug builds for the same reason as the engine.
         .target(name: "Train", dependencies: ["Model", "Corpus", "Hashing"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
         .executableTarget(name: "cotforge", dependencies: [
-            "Corpus", "Shards", "Model", "Hashing",
+            "Corpus", "Shards", "Model", "Train", "Hashing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers shared by the test targets (temporary folders, a seeded generator).

@@ -19,6 +19,8 @@ public struct TrainSettings: Sendable, Equatable {
     public var clipNorm: Float? = 1
     public var moduleRates: [ModuleRate] = []
     public var lora: LoRASettings?
+    /// Stop after this many steps (the schedule is laid over them); nil: every epoch.
+    public var maxSteps: Int?
     public init() {}
 }
 
@@ -72,6 +74,12 @@ public struct TrainStep: Sendable, Equatable {
     public var rate: Float
     public var gradientNorm: Float
     public var validationLoss: Double?
+
+    public init(step: Int, steps: Int, stage: Int?, epoch: Int, loss: Double, tokens: Int, rowTokens: Int, seconds: Double,
+                rate: Float, gradientNorm: Float, validationLoss: Double?) {
+        self.step = step; self.steps = steps; self.stage = stage; self.epoch = epoch; self.loss = loss; self.tokens = tokens
+        self.rowTokens = rowTokens; self.seconds = seconds; self.rate = rate; self.gradientNorm = gradientNorm; self.validationLoss = validationLoss
+    }
 }
 
 /// Runs training over a rendered dataset: a fixed plan of steps (which examples each step
@@ -109,6 +117,7 @@ public final class Trainer {
                 if !group.isEmpty { plan.append((stage, epoch, group)) }
             }
         }
+        if let cap = settings.maxSteps, cap < plan.count { plan = Array(plan.prefix(max(1, cap))) }
         self.plan = plan
         let schedule = LearningRateSchedule(peak: settings.learningRate, warmupSteps: min(settings.warmupSteps, plan.count / 2),
                                             totalSteps: plan.count, minRatio: settings.minRateRatio)

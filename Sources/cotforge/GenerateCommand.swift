@@ -83,6 +83,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("stop"), help: "Stop when this text appears (repeatable).")
     var stops: [String] = []
 
+    @Flag(help: "With --prompt: also print the generated token ids (a JSON array after \"tokens: \") to standard error.")
+    var printTokens = false
+
     @Option(name: [.customShort("o"), .long], help: "Output file for --prompts (default: standard output).")
     var output: String = "-"
 
@@ -141,6 +144,7 @@ struct GenerateCommand: ParsableCommand {
             }
             if r.text.count > printed { FileHandle.standardOutput.write(Data(String(r.text.dropFirst(printed)).utf8)) }
             FileHandle.standardOutput.write(Data("\n".utf8))
+            if printTokens { Terminal.err("tokens: [\(r.tokens.map(String.init).joined(separator: ","))]") }
             report(r)
             return
         }
