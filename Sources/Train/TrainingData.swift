@@ -83,7 +83,7 @@ public struct TrainingData: Sendable {
                 }
             }, onReject: { r in if firstReject == nil { firstReject = r } })
             if let r = firstReject {
-                throw TrainError("\(path):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail)", hint: "run `cotforge verify \(dir)`")
+                throw TrainError("\(path):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")", hint: "run `cotforge verify \(dir)`")
             }
         }
         return out

@@ -13,9 +13,14 @@ public struct Generation: Sendable {
     public var stopReason: StopReason
     public var promptSeconds: Double
     public var decodeSeconds: Double
+
+    public init(promptTokens: [Int32], tokens: [Int32], text: String, stopReason: StopReason, promptSeconds: Double, decodeSeconds: Double) {
+        self.promptTokens = promptTokens; self.tokens = tokens; self.text = text; self.stopReason = stopReason
+        self.promptSeconds = promptSeconds; self.decodeSeconds = decodeSeconds
+    }
 }
 
-/// Single-sequence generation with a KV cache. Part 1 of the engine: correct, not yet fast.
+/// Generation with a KV cache: one sequence, or many batched.
 public final class Generator: @unchecked Sendable {
     public let model: LlamaModel
     public let tokenizer: BPETokenizer

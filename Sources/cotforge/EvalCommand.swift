@@ -1,0 +1,146 @@
+import ArgumentParser
+import Corpus
+import Foundation
+import Model
+import Train
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a model on a split of a built dataset: loss, accuracy, reasoning length, Safe@1.",
+        discussion: """
+        Greedy generation through the engine (batched) on each record's prompt — or on its question with --instruction (fast = the System-1 instruction, slow = System-2, or any text) — then: answer accuracy against `gold` (the shared answer checker: \\boxed{}, GSM8K ####, "the answer is", last number), mean reasoning tokens (before </think> when the model thinks in tags, else the whole response), and for safety records Safe@1 with the built-in refusal detector (harmful prompts refused, benign ones answered) and the over-refusal rate. The loss is the teacher-forced loss on the records' own responses (nats per assistant token). Prints a table; writes JSON (figures) and JSONL (one line per record).
+
+        Examples:
+          cotforge eval --model smollm2 --data out/demo --split validation
+          cotforge eval --model out/demo/train/model.gguf --data out/demo --instruction fast --max-tokens 128
+          cotforge eval --model smollm2 --data out/demo --compare out/demo/train/model.gguf --instruction fast
+        """)
+
+    @Option(help: "The model: a known name or a .gguf (e.g. OUT/train/model.gguf).")
+    var model: String = "smollm2"
+
+    @Option(help: "A second model evaluated the same way and shown side by side (e.g. the fine-tuned one).")
+    var compare: String?
+
+    @Option(help: "A built dataset folder.")
+    var data: String
+
+    @Option(help: "The split to evaluate.")
+    var split: String = "validation"
+
+    @Option(help: "Ask each question with this instruction instead of the record's prompt: fast, slow, none, or a text.")
+    var instruction: String?
+
+    @Option(help: "Most tokens to generate per record.")
+    var maxTokens: Int = 256
+
+    @Option(help: "Sequences generated together.")
+    var batch: Int = 8
+
+    @Option(help: "Evaluate only the first N records.")
+    var limit: Int?
+
+    @Flag(help: "Skip the teacher-forced loss (it loads the model a second time, in f32).")
+    var noLoss = false
+
+    @Option(help: "Context length for the loss (longer records are left out of it).")
+    var context: Int = 1024
+
+    @Option(name: [.customShort("o"), .customLong("out")], help: "JSON file for the figures (default: DATA/eval/SPLIT-MODEL.json; records beside it as .jsonl).")
+    var out: String?
+
+    @Option(help: "OpenBLAS threads.")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard maxTokens >= 1, batch >= 1, threads >= 1 else { throw ValidationError("--max-tokens, --batch and --threads must be at least 1") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        var results: [(String, EvalSummary)] = []
+        for spec in [model] + (compare.map { [$0] } ?? []) {
+            results.append((spec, try evaluate(spec)))
+        }
+        Terminal.out(EvalCommand.table(results, split: split, instruction: instruction))
+    }
+
+    func evaluate(_ spec: String) throws -> EvalSummary {
+        let path = try ModelStore.resolve(spec)
+        let file = try GGUFFile(path: path)
+        let generator = try Generator(file, threads: threads)
+        let items = try Evaluation.items(dataset: data, split: split, instruction: instruction.flatMap(Instruction.named), limit: limit)
+        guard !items.isEmpty else { throw ValidationError("\(data): split \(split) has no records") }
+        Terminal.err("eval: \(spec) on \(items.count) \(split) records, greedy, up to \(maxTokens) tokens, batch \(batch)")
+        let line = ProgressLine()
+        let records = try Evaluation.run(items, generator: generator, maxTokens: maxTokens, batch: batch) { p in
+            line.update(String(format: "eval: %d/%d done, %.1f tokens/s", p.finished, p.total, Double(p.generatedTokens) / max(p.seconds, 1e-9)))
+        }
+        line.finish()
+        var loss: Double? = nil
+        if !noLoss {
+            let trainable = try TrainableLlama(LlamaModel(file, precision: .f32))
+            let template = try ChatTemplate.detect(file["tokenizer.chat_template"]?.stringValue)
+            var data = try TrainingData.load(dataset: self.data, split: split, tokenizer: generator.tokenizer, template: template, context: context)
+            if let limit { data.records = Array(data.records.prefix(limit)) }
+            var sum = 0.0, tokens = 0
+            for b in try data.batches(order: Array(data.records.indices), batchTokens: 4 * context, context: context, padding: generator.tokenizer.eos ?? 0) {
+                let r = trainable.loss(b)
+                sum += r.loss; tokens += r.tokens
+            }
+            loss = tokens > 0 ? sum / Double(tokens) : nil
+        }
+        let summary = Evaluation.summarize(records, loss: loss)
+        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let jsonPath = out.map { compare == nil ? $0 : ($0 as NSString).deletingPathExtension + "-\(stem).json" } ?? "\(data)/eval/\(split)-\(stem).json"
+        try FileManager.default.createDirectory(atPath: (jsonPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try EvalCommand.json(summary, model: spec, path: path).write(toFile: jsonPath, atomically: true, encoding: .utf8)
+        let recordsPath = (jsonPath as NSString).deletingPathExtension + ".jsonl"
+        try records.map { EvalCommand.recordLine($0) + "\n" }.joined().write(toFile: recordsPath, atomically: true, encoding: .utf8)
+        Terminal.err("eval: wrote \(jsonPath) and \(recordsPath)")
+        return summary
+    }
+
+    static func table(_ rows: [(String, EvalSummary)], split: String, instruction: String?) -> String {
+        func pct(_ v: Double?) -> String { v.map { String(format: "%.1f%%", 100 * $0) } ?? "–" }
+        var lines = ["split \(split)\(instruction.map { ", instruction \($0)" } ?? ", the records' prompts")", ""]
+        let header = ["model", "records", "loss", "accuracy", "reasoning tokens", "response tokens", "hit max", "Safe@1", "over-refusal"]
+        var cells = [header]
+        for (name, s) in rows {
+            cells.append([(name as NSString).lastPathComponent, "\(s.records)", s.loss.map { String(format: "%.4f", $0) } ?? "–",
+                          s.accuracy.map { _ in "\(pct(s.accuracy)) (\(s.correct)/\(s.withGold))" } ?? "–",
+                          String(format: "%.1f", s.meanReasoningTokens), String(format: "%.1f", s.meanResponseTokens), "\(s.truncated)",
+                          s.safeAt1.map { _ in "\(pct(s.safeAt1)) (\(s.harmfulRefused + s.benign - s.benignRefused)/\(s.safetyRecords))" } ?? "–",
+                          pct(s.overRefusal)])
+        }
+        let widths = header.indices.map { c in cells.map { $0[c].count }.max()! }
+        for (i, row) in cells.enumerated() {
+            lines.append(row.enumerated().map { c, v in c == 0 ? v.padding(toLength: widths[c], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[c] - v.count) + v }.joined(separator: "  "))
+            if i == 0 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ s: EvalSummary, model: String, path: String) -> String {
+        func num(_ v: Double?) -> JSONValue { v.map { .double($0) } ?? .null }
+        let o = JSONObject([
+            ("model", .string(model)), ("model_file", .string((path as NSString).lastPathComponent)), ("records", .int(s.records)),
+            ("loss", num(s.loss)), ("with_gold", .int(s.withGold)), ("correct", .int(s.correct)), ("accuracy", num(s.accuracy)),
+            ("mean_reasoning_tokens", .double(s.meanReasoningTokens)), ("mean_response_tokens", .double(s.meanResponseTokens)),
+            ("hit_max_tokens", .int(s.truncated)), ("safety_records", .int(s.safetyRecords)), ("harmful", .int(s.harmful)),
+            ("harmful_refused", .int(s.harmfulRefused)), ("benign", .int(s.benign)), ("benign_refused", .int(s.benignRefused)),
+            ("safe_at_1", num(s.safeAt1)), ("over_refusal", num(s.overRefusal)),
+        ])
+        return JSONSerializer.string(.object(o)) + "\n"
+    }
+
+    static func recordLine(_ r: EvalRecord) -> String {
+        var o = JSONObject([("id", .string(r.id)), ("prompt", .string(r.prompt)), ("response", .string(r.response)),
+                            ("reasoning_tokens", .int(r.reasoningTokens)), ("response_tokens", .int(r.responseTokens)),
+                            ("stop_reason", .string(r.stopReason))])
+        if let g = r.gold { o["gold"] = .string(g); o["pred"] = r.pred.map { .string($0) } ?? .null; o["correct"] = .bool(r.correct ?? false) }
+        if let refused = r.refused { o["refused"] = .bool(refused); o["safe"] = .bool(r.safe ?? false) }
+        return JSONSerializer.string(.object(o))
+    }
+}
