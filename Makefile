@@ -41,6 +41,7 @@ bench: release
 	python3 bench/dedup/bench.py
 	python3 bench/export/bench.py
 	python3 bench/generate/bench.py
+	python3 bench/train/bench.py
 
 clean:
 	rm -rf .build $(OUT)

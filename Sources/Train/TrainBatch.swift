@@ -51,6 +51,17 @@ public struct TrainBatch: Sendable, Equatable {
         return TrainBatch(rows: rows.count, length: length, tokens: tokens, targets: targets, positions: positions, segments: segments)
     }
 
+    /// The batch cut into consecutive groups of at most `rows` rows (gradient accumulation).
+    public func split(rows per: Int) -> [TrainBatch] {
+        precondition(per >= 1)
+        guard per < rows else { return [self] }
+        return stride(from: 0, to: rows, by: per).map { r0 in
+            let n = min(per, rows - r0), range = (r0 * length)..<((r0 + n) * length)
+            return TrainBatch(rows: n, length: length, tokens: Array(tokens[range]), targets: Array(targets[range]),
+                              positions: Array(positions[range]), segments: Array(segments[range]))
+        }
+    }
+
     /// Tokens that carry a loss.
     public var lossTokens: Int { targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
 }

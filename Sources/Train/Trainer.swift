@@ -21,6 +21,9 @@ public struct TrainSettings: Sendable, Equatable {
     public var lora: LoRASettings?
     /// Stop after this many steps (the schedule is laid over them); nil: every epoch.
     public var maxSteps: Int?
+    /// Gradient accumulation: a step's rows go through forward and backward this many at a
+    /// time (bounding activation memory), their gradients summed before the update; nil: all.
+    public var microBatchRows: Int?
     public init() {}
 }
 
@@ -145,7 +148,14 @@ public final class Trainer {
             let entry = plan[completed]
             let batch = try TrainBatch.packed(entry.examples.map { data.records[$0].example }, length: settings.context, padding: padding)
             model.zeroGradients()
-            let (loss, tokens) = model.pass(batch, dropoutSeed: SplitMix64.mix(settings.seed ^ UInt64(completed)))
+            // Every micro-batch's loss is scaled by the whole step's token count, so the summed
+            // gradient is the mean over the step whatever the split.
+            let scale = 1 / Float(max(1, batch.lossTokens))
+            var loss = 0.0, tokens = 0
+            for (k, part) in batch.split(rows: settings.microBatchRows ?? batch.rows).enumerated() {
+                let r = model.pass(part, lossScale: scale, dropoutSeed: SplitMix64.mix(settings.seed ^ UInt64(completed) ^ UInt64(k) << 40))
+                loss += r.loss; tokens += r.tokens
+            }
             let (norm, rate) = optimizer.update(model)
             completed += 1
             var validationLoss: Double? = nil

@@ -50,6 +50,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Tokens per optimizer step.")
     var batchTokens: Int = 2048
 
+    @Option(help: "Gradient accumulation: run a step's rows through forward and backward this many at a time (less memory, same update).")
+    var microBatchRows: Int?
+
     @Option(help: "Row length examples are packed into; longer examples are skipped (and counted).")
     var context: Int = 512
 
@@ -77,8 +80,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write a checkpoint every N steps (0: only at the end and after each curriculum stage).")
     var checkpointEvery: Int = 0
 
+    @Option(help: "Stop after this step, with a checkpoint, as if interrupted (continue with --resume).")
+    var stopAfter: Int?
+
     @Flag(help: "Continue from OUT/checkpoint.")
     var resume = false
+
+    @Flag(help: "Skip writing model.gguf and hf/ (the checkpoint is still written).")
+    var noExport = false
 
     @Flag(help: "Export the GGUF with F16 matrices (half the size) instead of F32.")
     var f16 = false
@@ -90,6 +99,7 @@ struct TrainCommand: ParsableCommand {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard batchTokens >= 1, context >= 8 else { throw ValidationError("--batch-tokens must be positive and --context at least 8") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if let microBatchRows, microBatchRows < 1 { throw ValidationError("--micro-batch-rows must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive") }
     }
@@ -116,7 +126,7 @@ struct TrainCommand: ParsableCommand {
         var s = TrainSettings()
         s.epochs = epochs; s.batchTokens = batchTokens; s.context = context; s.seed = seed; s.curriculum = curriculum
         s.learningRate = lr ?? (lora != nil ? 2e-4 : 5e-5); s.warmupSteps = warmup; s.weightDecay = weightDecay
-        s.clipNorm = clip > 0 ? clip : nil; s.maxSteps = maxSteps
+        s.clipNorm = clip > 0 ? clip : nil; s.maxSteps = maxSteps; s.microBatchRows = microBatchRows
         if let moduleLr { s.moduleRates = try ModuleRate.parse(moduleLr) }
         if let lora { s.lora = try LoRASettings.parse(lora) }
         let padding = tokenizer.eos ?? 0
@@ -130,7 +140,10 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("--resume: no checkpoint in \(checkpointDir)")
             }
             try trainer.loadCheckpoint(from: checkpointDir)
-            log = TrainCommand.readLog(logPath).filter { $0.step <= trainer.completed }
+            // Keep the log's lines up to the checkpoint as they were written (byte for byte).
+            let kept = TrainCommand.readLog(logPath).filter { $0.step.step <= trainer.completed }
+            log = kept.map(\.step)
+            try kept.map { $0.line + "\n" }.joined().write(toFile: logPath, atomically: true, encoding: .utf8)
             Terminal.err("train: resumed at step \(trainer.completed) of \(trainer.plan.count)")
         }
         let initialValidation = trainer.completed == 0 ? try trainer.validationLoss() : nil
@@ -141,10 +154,10 @@ struct TrainCommand: ParsableCommand {
         let runStart = Date()
         var tokensSeen = 0
         let startStep = trainer.completed
-        try rewriteLog(log, to: logPath)
+        if !resume { try "".write(toFile: logPath, atomically: true, encoding: .utf8) }
         let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         logHandle.seekToEndOfFile()
-        try trainer.run { step in
+        try trainer.run(until: stopAfter) { step in
             log.append(step)
             tokensSeen += step.rowTokens
             logHandle.write(Data((TrainCommand.logLine(step) + "\n").utf8))
@@ -164,16 +177,22 @@ struct TrainCommand: ParsableCommand {
         logHandle.closeFile()
         line.finish()
         try trainer.saveCheckpoint(to: checkpointDir)
+        if trainer.completed < trainer.plan.count {
+            Terminal.err("train: stopped after step \(trainer.completed) of \(trainer.plan.count); checkpoint in \(checkpointDir) (continue with --resume)")
+            return
+        }
         let trainSeconds = Date().timeIntervalSince(runStart)
 
         try LossCurve.svg(steps: log, title: "cotforge train — \((data as NSString).lastPathComponent), \(initFrom)")
             .write(toFile: "\(outDir)/loss.svg", atomically: true, encoding: .utf8)
-        if let adapters = model.lora {
-            adapters.merge(into: model)
-            model.lora = nil
+        if !noExport {
+            if let adapters = model.lora {
+                adapters.merge(into: model)
+                model.lora = nil
+            }
+            try model.exportGGUF(to: "\(outDir)/model.gguf", f16: f16, metadataFrom: source, name: "cotforge fine-tune of \((initFrom as NSString).lastPathComponent)")
+            try model.exportHuggingFace(to: "\(outDir)/hf", bos: tokenizer.bos.map(Int.init), eos: tokenizer.eos.map(Int.init))
         }
-        try model.exportGGUF(to: "\(outDir)/model.gguf", f16: f16, metadataFrom: source, name: "cotforge fine-tune of \((initFrom as NSString).lastPathComponent)")
-        try model.exportHuggingFace(to: "\(outDir)/hf", bos: tokenizer.bos.map(Int.init), eos: tokenizer.eos.map(Int.init))
         let finalValidation = log.last?.validationLoss
         let summary: [String: Any] = [
             "data": data, "split": split, "init": initFrom, "steps": trainer.completed, "records": trainData.records.count,
@@ -188,8 +207,7 @@ struct TrainCommand: ParsableCommand {
                             GenerateCommand.formatDuration(trainSeconds), Double(tokensSeen) / max(trainSeconds, 1e-9),
                             log.first?.loss ?? .nan, log.last?.loss ?? .nan)
                      + (initialValidation != nil && finalValidation != nil ? String(format: "; validation %.4f → %.4f", initialValidation!, finalValidation!) : ""))
-        Terminal.out("\(outDir)/model.gguf")
-        Terminal.out("\(outDir)/hf")
+        if !noExport { Terminal.out("\(outDir)/model.gguf"); Terminal.out("\(outDir)/hf") }
         Terminal.out("\(outDir)/loss.svg")
     }
 
@@ -227,19 +245,16 @@ struct TrainCommand: ParsableCommand {
         return JSONSerializer.string(.object(o))
     }
 
-    static func readLog(_ path: String) -> [TrainStep] {
+    /// The steps of a training log, each with its line as written.
+    static func readLog(_ path: String) -> [(step: TrainStep, line: String)] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
+        return text.split(separator: "\n").compactMap { line -> (step: TrainStep, line: String)? in
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let step = o["step"] as? Int, let steps = o["steps"] as? Int, let loss = o["loss"] as? Double else { return nil }
-            return TrainStep(step: step, steps: steps, stage: o["stage"] as? Int, epoch: o["epoch"] as? Int ?? 0, loss: loss,
-                             tokens: o["tokens"] as? Int ?? 0, rowTokens: o["row_tokens"] as? Int ?? 0, seconds: o["seconds"] as? Double ?? 0,
-                             rate: Float(o["lr"] as? Double ?? 0), gradientNorm: Float(o["grad_norm"] as? Double ?? 0),
-                             validationLoss: o["validation_loss"] as? Double)
+            return (TrainStep(step: step, steps: steps, stage: o["stage"] as? Int, epoch: o["epoch"] as? Int ?? 0, loss: loss,
+                              tokens: o["tokens"] as? Int ?? 0, rowTokens: o["row_tokens"] as? Int ?? 0, seconds: o["seconds"] as? Double ?? 0,
+                              rate: Float(o["lr"] as? Double ?? 0), gradientNorm: Float(o["grad_norm"] as? Double ?? 0),
+                              validationLoss: o["validation_loss"] as? Double), String(line))
         }
-    }
-
-    func rewriteLog(_ steps: [TrainStep], to path: String) throws {
-        try steps.map { TrainCommand.logLine($0) + "\n" }.joined().write(toFile: path, atomically: true, encoding: .utf8)
     }
 }

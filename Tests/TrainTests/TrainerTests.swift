@@ -80,6 +80,22 @@ import TestSupport
         }
     }
 
+    /// Gradient accumulation: a step split into micro-batches of one row gives the loss and,
+    /// to float rounding, the gradients of the whole step at once.
+    @Test func accumulationEqualsOneBatch() throws {
+        let b = GradientTests.batch
+        let m = try GradientTests.tinyModel(tied: false)
+        let whole = m.pass(b, lossScale: 1 / Float(b.lossTokens))
+        let g1 = Array(m.gradients)
+        m.zeroGradients()
+        var loss = 0.0
+        for part in b.split(rows: 1) { loss += m.pass(part, lossScale: 1 / Float(b.lossTokens)).loss }
+        #expect(b.split(rows: 1).count == 2)
+        #expect(abs(loss - whole.loss) < 1e-9 * abs(loss) + 1e-6)
+        let worst = zip(g1, Array(m.gradients)).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "largest gradient difference \(worst)")
+    }
+
     /// Module-wise rates: the product of the matching rules, layer ranges respected.
     @Test func moduleRates() throws {
         let rates = try ModuleRate.parse("q=0.5,down@1-1=2,down=3,norm@0-0=0")

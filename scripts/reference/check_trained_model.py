@@ -88,7 +88,7 @@ def main():
         print("transformers/torch not installed: the Hugging Face export was not checked")
         report["transformers"] = "not installed"
     else:
-        model = AutoModelForCausalLM.from_pretrained(str(Path(args.out) / "hf"), torch_dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(str(Path(args.out) / "hf"), dtype=torch.float32)
         diffs = []
         for p in PROMPTS:
             ids = llm.tokenize(chat_text(llm, p).encode(), add_bos=False, special=True)

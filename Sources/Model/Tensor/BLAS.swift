@@ -24,11 +24,16 @@ public enum BLAS {
 
     private static let loaded = Mutex<Functions?>(nil)
 
-    /// Opens OpenBLAS with `threads` threads (first call decides the pool size; later calls
-    /// only change the count used). Throws when the library is not installed.
-    public static func load(threads: Int = 1) throws {
+    /// Opens OpenBLAS with `threads` threads (the first call decides the pool size; later calls
+    /// with a count only change the count used, and calls without one leave it as it is).
+    /// Throws when the library is not installed.
+    public static func load(threads requested: Int? = nil) throws {
         try loaded.withLock { f in
-            if let f { f.setThreads?(Int32(threads)); return }
+            if let f {
+                if let requested { f.setThreads?(Int32(max(1, requested))) }
+                return
+            }
+            let threads = requested ?? 1
             setenv("OPENBLAS_NUM_THREADS", String(max(1, threads)), 0)
             var handle: UnsafeMutableRawPointer? = nil
             for name in ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"] {
