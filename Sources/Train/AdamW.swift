@@ -99,7 +99,8 @@ public final class AdamW: @unchecked Sendable {
     }
 
     /// One update of what `model` trains (its adapters when it has them, else its weights)
-    /// from the gradients. Returns the gradient norm before clipping and the rate used.
+    /// from the gradients. Returns the gradient norm before clipping and the rate used; when
+    /// the norm is not finite nothing is updated (the caller decides what to do).
     @discardableResult
     public func update(_ model: TrainableLlama) -> (gradientNorm: Float, rate: Float) {
         if let lora = model.lora {
@@ -115,6 +116,8 @@ public final class AdamW: @unchecked Sendable {
         var ss = 0.0
         for i in 0..<layout.count { ss += Double(g[i]) * Double(g[i]) }
         let norm = Float(ss.squareRoot())
+        // A gradient with inf or NaN in it would poison every weight it touches: no update.
+        guard norm.isFinite else { return (norm, schedule.rate(at: step)) }
         let clip: Float = clipNorm.map { norm > $0 ? $0 / norm : 1 } ?? 1
         let rate = schedule.rate(at: step)
         step += 1

@@ -156,7 +156,15 @@ public final class Trainer {
                 let r = model.pass(part, lossScale: scale, dropoutSeed: SplitMix64.mix(settings.seed ^ UInt64(completed) ^ UInt64(k) << 40))
                 loss += r.loss; tokens += r.tokens
             }
+            guard loss.isFinite else {
+                throw TrainError("step \(completed + 1): the loss is \(loss), not a finite number; the weights are left as they were before this step",
+                                 hint: "lower --lr, keep gradient clipping on, or resume from the last checkpoint")
+            }
             let (norm, rate) = optimizer.update(model)
+            guard norm.isFinite else {
+                throw TrainError("step \(completed + 1): the gradient norm is \(norm); the weights are left as they were before this step",
+                                 hint: "lower --lr, keep gradient clipping on, or resume from the last checkpoint")
+            }
             completed += 1
             var validationLoss: Double? = nil
             if validation != nil && ((validateEvery > 0 && completed % validateEvery == 0) || completed == plan.count) {

@@ -237,9 +237,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     static func logLine(_ s: TrainStep) -> String {
+        // Floats in their shortest form ("2e-05", not 1.9999999494757503e-05); null when not finite.
+        func number(_ v: Float) -> JSONValue { v.isFinite ? .number("\(v)") : .null }
         var o = JSONObject([("step", .int(s.step)), ("steps", .int(s.steps)), ("epoch", .int(s.epoch)),
                             ("loss", .double(s.loss)), ("tokens", .int(s.tokens)), ("row_tokens", .int(s.rowTokens)),
-                            ("seconds", .double(s.seconds)), ("lr", .double(Double(s.rate))), ("grad_norm", .double(Double(s.gradientNorm)))])
+                            ("seconds", .double(s.seconds)), ("lr", number(s.rate)), ("grad_norm", number(s.gradientNorm))])
         if let st = s.stage { o["stage"] = .int(st) }
         if let v = s.validationLoss { o["validation_loss"] = .double(v) }
         return JSONSerializer.string(.object(o))

@@ -96,6 +96,15 @@ import TestSupport
         #expect(worst < 1e-5, "largest gradient difference \(worst)")
     }
 
+    /// A run that diverges stops with an error naming the step, not with NaN weights.
+    @Test func divergenceIsAnError() throws {
+        var s = Self.settings(lora: false)
+        s.learningRate = 1e30; s.clipNorm = nil; s.warmupSteps = 0
+        let t = try Trainer(model: GradientTests.tinyModel(tied: true), data: Self.data(), settings: s)
+        #expect { try t.run() } throws: { "\($0)".contains("step") && "\($0)".contains("lower --lr") }
+        #expect(t.model.parameters.allSatisfy { $0.isFinite })
+    }
+
     /// Module-wise rates: the product of the matching rules, layer ranges respected.
     @Test func moduleRates() throws {
         let rates = try ModuleRate.parse("q=0.5,down@1-1=2,down=3,norm@0-0=0")
