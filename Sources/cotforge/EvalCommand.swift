@@ -2,6 +2,7 @@ import ArgumentParser
 import Corpus
 import Foundation
 import Model
+import Shards
 import Train
 
 struct EvalCommand: ParsableCommand {
@@ -95,10 +96,11 @@ struct EvalCommand: ParsableCommand {
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let jsonPath = out.map { compare == nil ? $0 : ($0 as NSString).deletingPathExtension + "-\(stem).json" } ?? "\(data)/eval/\(split)-\(stem).json"
         try FileManager.default.createDirectory(atPath: (jsonPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try EvalCommand.json(summary, model: spec, path: path).write(toFile: jsonPath, atomically: true, encoding: .utf8)
+        try EvalCommand.json(summary, model: spec, path: path, split: split, instruction: instruction).write(toFile: jsonPath, atomically: true, encoding: .utf8)
         let recordsPath = (jsonPath as NSString).deletingPathExtension + ".jsonl"
         try records.map { EvalCommand.recordLine($0) + "\n" }.joined().write(toFile: recordsPath, atomically: true, encoding: .utf8)
         Terminal.err("eval: wrote \(jsonPath) and \(recordsPath)")
+        if out == nil, let report = try refreshReport(data) { Terminal.err("eval: \(report) now shows it") }
         return summary
     }
 
@@ -122,10 +124,11 @@ struct EvalCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ s: EvalSummary, model: String, path: String) -> String {
+    static func json(_ s: EvalSummary, model: String, path: String, split: String, instruction: String?) -> String {
         func num(_ v: Double?) -> JSONValue { v.map { .double($0) } ?? .null }
         let o = JSONObject([
-            ("model", .string(model)), ("model_file", .string((path as NSString).lastPathComponent)), ("records", .int(s.records)),
+            ("model", .string(model)), ("model_file", .string((path as NSString).lastPathComponent)), ("split", .string(split)),
+            ("instruction", instruction.map { .string($0) } ?? .null), ("records", .int(s.records)),
             ("loss", num(s.loss)), ("with_gold", .int(s.withGold)), ("correct", .int(s.correct)), ("accuracy", num(s.accuracy)),
             ("mean_reasoning_tokens", .double(s.meanReasoningTokens)), ("mean_response_tokens", .double(s.meanResponseTokens)),
             ("hit_max_tokens", .int(s.truncated)), ("safety_records", .int(s.safetyRecords)), ("harmful", .int(s.harmful)),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Corpus
 import Foundation
 import Model
+import Shards
 import Train
 
 struct TrainCommand: ParsableCommand {
@@ -207,6 +208,7 @@ struct TrainCommand: ParsableCommand {
                             GenerateCommand.formatDuration(trainSeconds), Double(tokensSeen) / max(trainSeconds, 1e-9),
                             log.first?.loss ?? .nan, log.last?.loss ?? .nan)
                      + (initialValidation != nil && finalValidation != nil ? String(format: "; validation %.4f → %.4f", initialValidation!, finalValidation!) : ""))
+        if out == nil, let report = try refreshReport(data) { Terminal.err("train: \(report) now shows the run") }
         if !noExport { Terminal.out("\(outDir)/model.gguf"); Terminal.out("\(outDir)/hf") }
         Terminal.out("\(outDir)/loss.svg")
     }
@@ -259,4 +261,13 @@ struct TrainCommand: ParsableCommand {
                               validationLoss: o["validation_loss"] as? Double), String(line))
         }
     }
+}
+
+/// Rewrites a dataset's report.html (when cotforge wrote it) so that the training and
+/// evaluation kept beside the dataset show in it; returns its path, or nil when left alone.
+func refreshReport(_ dataset: String) throws -> String? {
+    let path = "\(dataset)/report.html"
+    if let existing = FileManager.default.contents(atPath: path), !Report.isOwnReport(existing) { return nil }
+    guard FileManager.default.fileExists(atPath: "\(dataset)/manifest.json") else { return nil }
+    return try Report.write(dataset: dataset)
 }

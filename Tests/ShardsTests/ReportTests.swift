@@ -101,6 +101,31 @@ import TestSupport
         #expect(with.contains("<section id=\"calibration\">") && with.contains("href=\"#calibration\"") && with.contains("&quot;alphas&quot;"))
     }
 
+    /// A training run and evaluations kept beside the dataset show as their own sections (the
+    /// loss curve inline), and only when their files are there; a hostile file name is escaped.
+    @Test func trainingAndEvaluationSections() throws {
+        let dir = try TempDir()
+        var o = ShardJob.Options()
+        o.inputs = [try dir.write("in.jsonl", lines: (0..<5).map { #"{"id":"p-\#($0)","question":"q\#($0)","answer":"a"}"# })]
+        o.outDir = dir.path + "/out"
+        _ = try ShardJob(options: o).run()
+        let before = Report.render(try ReportDataset(dir: dir.path + "/out"))
+        #expect(!before.contains("id=\"training\"") && !before.contains("id=\"evaluation\""))
+        try FileManager.default.createDirectory(atPath: dir.path + "/out/train", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.path + "/out/eval", withIntermediateDirectories: true)
+        try Data(#"{"init":"smollm2","steps":200,"records":270,"lora":"r=8,alpha=16","final_train_loss":0.0021,"validation_loss_before":2.0778,"validation_loss_after":0.0144,"tokens_per_second":135,"train_seconds":902}"#.utf8)
+            .write(to: URL(fileURLWithPath: dir.path + "/out/train/summary.json"))
+        try Data(#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><polyline points="0,0 5,5"/></svg>"#.utf8)
+            .write(to: URL(fileURLWithPath: dir.path + "/out/train/loss.svg"))
+        try Data(#"{"model":"a<b>.gguf","split":"validation","instruction":"fast","records":30,"loss":0.0144,"accuracy":0.8667,"mean_reasoning_tokens":18.7,"safe_at_1":null}"#.utf8)
+            .write(to: URL(fileURLWithPath: dir.path + "/out/eval/validation-model.json"))
+        let html = Report.render(try ReportDataset(dir: dir.path + "/out"))
+        #expect(html.contains("<section id=\"training\">") && html.contains("2.0778 → 0.0144") && html.contains("LoRA r=8,alpha=16"))
+        #expect(html.contains("<polyline points=\"0,0 5,5\"/>"))
+        #expect(html.contains("<section id=\"evaluation\">") && html.contains("86.7%") && html.contains("a&lt;b&gt;.gguf") && html.contains("question + fast"))
+        #expect(Verifier.verify(dir.path + "/out").ok, "train/ and eval/ beside the data do not break verify")
+    }
+
     /// Exports re-render the report (their files appear); a rebuild with --overwrite removes
     /// the old build's exports, and a report.html cotforge did not write is never replaced.
     @Test func exportsOverwriteAndForeignReports() throws {
