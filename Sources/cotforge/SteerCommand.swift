@@ -8,7 +8,7 @@ struct SteerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steer",
         abstract: "Make steering directions (control vectors) from a model's own activations.",
-        subcommands: [SteerExtractCommand.self])
+        subcommands: [SteerExtractCommand.self, SteerSampleCommand.self])
 }
 
 struct SteerExtractCommand: ParsableCommand {
@@ -108,5 +108,133 @@ struct SteerExtractCommand: ParsableCommand {
         }
         Terminal.out(table.joined(separator: "\n"))
         Terminal.err("steer extract: wrote \(output) and \(statsPath) in \(GenerateCommand.formatDuration(Date().timeIntervalSince(started)))")
+    }
+}
+
+struct SteerSampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Steered self-sampling: each question answered at several α along a direction, with Len-R per trace.",
+        discussion: """
+        Every question is asked with the System-2 instruction (or --instruction) in the chat template and answered --samples times at each α (α = 0 unsteered; the vector's directions × α added to the output of the chosen blocks), batched through the engine. Each trace becomes a record: reasoning and answer split (around </think>, else the answer is the sentence holding \\boxed{} or the last one), `pred` extracted with the shared checker, token counts, `len_ratio` = reasoning tokens / the mean of that question's α=0 traces, and `gen.steer` {vector, vector_sha256, layers, alpha}. Verify against gold with `cotforge answer`. (`cotforge sample` is the seeded-sample curation stage; this is `steer sample`.)
+
+        Examples:
+          cotforge steer sample --model smollm2 --vector vl.gguf --layers 15-18 --alphas 0,-0.5,-1 --questions q.jsonl --n 50 -o traces.jsonl
+          cotforge steer sample --vector vl.gguf --alphas 0,-0.3 --samples 4 --temperature 0.7 --questions q.jsonl -o traces.jsonl.zst
+        """)
+
+    @Option(help: "A .gguf path or a known model name.")
+    var model: String = "smollm2"
+
+    @Option(help: "The control vector (from `steer extract`).")
+    var vector: String
+
+    @Option(help: ArgumentHelp("Steering strengths, comma-separated; include 0 for Len-R.", valueName: "0,-0.5,-1"))
+    var alphas: String = "0,-0.5,-1"
+
+    @Option(help: ArgumentHelp("Blocks to steer (default: every block the vector has).", valueName: "range"))
+    var layers: String?
+
+    @Option(help: "Question records (JSONL with `question`, optionally `gold`).")
+    var questions: String
+
+    @Option(help: "Use the first N questions.")
+    var n: Int?
+
+    @Option(help: "Traces per question and α.")
+    var samples: Int = 1
+
+    @Option(help: "Sampling temperature (0: greedy).")
+    var temperature: Float = 0
+
+    @Option(help: "Nucleus sampling threshold.")
+    var topP: Double = 0.95
+
+    @Option(help: "Seed of the first sample (sample k uses seed + k).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Most tokens per trace.")
+    var maxTokens: Int = 256
+
+    @Option(help: "Sequences generated together.")
+    var batch: Int = 8
+
+    @Option(help: "Instruction appended to each question: slow (System 2), fast (System 1), none, or a text.")
+    var instruction: String = "slow"
+
+    @Option(name: [.customShort("o"), .long], help: "Output records (.jsonl or .jsonl.zst).")
+    var output: String
+
+    @Option(help: "OpenBLAS threads.")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard parsedAlphas != nil else { throw ValidationError("--alphas \(alphas): comma-separated numbers, e.g. 0,-0.5,-1") }
+        guard samples >= 1, maxTokens >= 1, batch >= 1 else { throw ValidationError("--samples, --max-tokens and --batch must be at least 1") }
+        if samples > 1 && temperature == 0 { throw ValidationError("--samples > 1 needs --temperature > 0 (greedy gives the same trace every time)") }
+        if let layers, GenerateCommand.parseRange(layers) == nil { throw ValidationError("--layers \(layers): use N or A-B") }
+    }
+
+    var parsedAlphas: [Float]? {
+        let xs = alphas.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        return xs.isEmpty || xs.contains(nil) ? nil : xs.map { $0! }
+    }
+
+    func run() throws {
+        let path = try ModelStore.resolve(model)
+        let gen = try Generator(try GGUFFile(path: path), threads: threads)
+        let cv = try ControlVector(path: vector)
+        try cv.check(against: gen.model.config, path: vector)
+        let range = layers.flatMap(GenerateCommand.parseRange)
+        let dirs = cv.directions.filter { range?.contains($0.key) ?? true }
+        guard !dirs.isEmpty else { throw ValidationError("--layers \(layers ?? "") leaves out every direction of \(vector)") }
+        var qs: [Example] = []
+        var options = RecordReader.Options()
+        options.schema = try JSONSchema(text: "{}")
+        try RecordReader(path: questions, options: options).forEach({ line in
+            if let n, qs.count >= n { return }
+            let e = try line.example()
+            guard e.question != nil else { throw ValidationError("\(questions):\(line.line): record \(line.id) has no question") }
+            var x = e
+            if x.id == nil { x.id = line.id }
+            qs.append(x)
+        }, onReject: { r in throw ValidationError("\(questions):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
+        let alphaList = parsedAlphas!
+        var sampler = SamplerSettings(temperature: temperature, topP: temperature > 0 ? topP : 1, seed: seed)
+        if temperature == 0 { sampler.topP = 1 }
+        let genBase = JSONObject([("model", .string((path as NSString).lastPathComponent)), ("model_sha256", .string(try ModelStore.sha256(ofFile: path))),
+                                  ("decoding", .string("chat"))])
+        let steerBase = JSONObject([("vector", .string((vector as NSString).lastPathComponent)), ("vector_sha256", .string(try ModelStore.sha256(ofFile: vector))),
+                                    ("layers", .array(dirs.keys.sorted().map { .int($0) }))])
+        let job = SelfSampling(alphas: alphaList, directions: dirs, samples: samples, sampler: sampler, maxTokens: maxTokens,
+                               instruction: Instruction.named(instruction) ?? "", batch: batch, genBase: genBase, steerBase: steerBase)
+        Terminal.err("steer sample: \(qs.count) questions × \(alphaList.count) α × \(samples) samples = \(qs.count * alphaList.count * samples) traces, blocks \(dirs.keys.sorted().map(String.init).joined(separator: ","))")
+        let line = ProgressLine()
+        let records = try job.run(qs, generator: gen) { p in
+            let rate = Double(p.generatedTokens) / max(p.seconds, 1e-9)
+            let per = p.finished > 0 ? Double(p.generatedTokens) / Double(p.finished) : Double(maxTokens)
+            line.update(String(format: "steer sample: %d/%d traces, %.1f tokens/s, ETA %@", p.finished, p.total, rate,
+                               GenerateCommand.formatDuration(rate > 0 ? Double(p.total - p.finished) * per / rate : 0)))
+        }
+        line.finish()
+        let out = try JSONLWriter(path: output)
+        for r in records { try out.write(r) }
+        try out.finish()
+        // Per α: traces, median Len-R, accuracy against gold, mean reasoning tokens, traces cut at --max-tokens.
+        var table = ["     α  traces  median Len-R  accuracy  reasoning tokens  hit max"]
+        for a in alphaList {
+            let rs = records.filter { $0["gen"]?.objectValue?["steer"]?.objectValue?["alpha"] == .number("\(a)") }
+            let ratios = rs.compactMap { $0.lenRatio }.sorted()
+            let median = ratios.isEmpty ? Double.nan : ratios[ratios.count / 2]
+            let withGold = rs.filter { $0.gold != nil }
+            let correct = withGold.filter { r in r.pred.map { AnswerNormalizer.equivalent($0, r.gold!) } ?? false }.count
+            let tokens = rs.compactMap { $0["tokens"]?.objectValue?["reasoning"]?.intValue }
+            let cut = rs.filter { $0["gen"]?.objectValue?["stop_reason"]?.stringValue == "length" }.count
+            table.append(String(format: "%6@  %6d  %12.3f  %8@  %16.1f  %7d", "\(a)", rs.count, median,
+                                withGold.isEmpty ? "–" : String(format: "%.1f%%", 100 * Double(correct) / Double(withGold.count)),
+                                Double(tokens.reduce(0, +)) / Double(max(1, tokens.count)), cut))
+        }
+        Terminal.out(table.joined(separator: "\n"))
+        Terminal.err("steer sample: \(records.count) records written to \(output)")
     }
 }

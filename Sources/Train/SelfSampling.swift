@@ -1,0 +1,132 @@
+import Corpus
+import Foundation
+import Model
+
+/// Steered self-sampling (S3-CoT): the model answers each question at several steering
+/// strengths α along the variable-length direction; each trace becomes a record with its
+/// answer extracted and its length ratio (Len-R: generated tokens over the mean of the same
+/// question's α=0 traces).
+public struct SelfSampling {
+    public var alphas: [Float]
+    /// Block → direction (unscaled); α multiplies it.
+    public var directions: [Int: [Float]]
+    public var samples: Int
+    public var sampler: SamplerSettings
+    public var maxTokens: Int
+    /// Appended to each question (default: the System-2 instruction: sampling asks for full
+    /// reasoning and the steering shortens it).
+    public var instruction: String
+    public var batch: Int
+    /// `gen` of every record, without `steer` and `sampler` (filled per trace).
+    public var genBase: JSONObject
+    /// `gen.steer` without `alpha` (vector name, hash, layers).
+    public var steerBase: JSONObject
+
+    public init(alphas: [Float], directions: [Int: [Float]], samples: Int = 1, sampler: SamplerSettings = SamplerSettings(),
+                maxTokens: Int = 256, instruction: String = Instruction.system2, batch: Int = 8,
+                genBase: JSONObject = JSONObject(), steerBase: JSONObject = JSONObject()) {
+        self.alphas = alphas; self.directions = directions; self.samples = samples; self.sampler = sampler
+        self.maxTokens = maxTokens; self.instruction = instruction; self.batch = batch; self.genBase = genBase; self.steerBase = steerBase
+    }
+
+    /// Splits a response into reasoning and answer: around `</think>` when there is one, else
+    /// the answer is the last sentence (or line) that holds the final answer (`\boxed{}` or
+    /// the last sentence), the reasoning everything before it.
+    public static func split(_ text: String) -> (reasoning: String, answer: String) {
+        if let close = text.range(of: "</think>") {
+            let r = text[..<close.lowerBound].replacingOccurrences(of: "<think>", with: "")
+            return (r.trimmingCharacters(in: .whitespacesAndNewlines), String(text[close.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let anchor = t.range(of: "\\boxed", options: .backwards)?.lowerBound ?? t.endIndex
+        // The start of the sentence or line that holds the anchor (or of the last sentence).
+        var start = t.startIndex
+        var i = anchor
+        while i > t.startIndex {
+            let p = t.index(before: i)
+            if t[p] == "\n" || ((t[p] == "." || t[p] == "!" || t[p] == "?") && i < anchor && t[i] == " ") { start = i; break }
+            i = p
+        }
+        if anchor == t.endIndex, let lastStop = t.dropLast().lastIndex(where: { $0 == "." || $0 == "\n" }) {
+            start = t.index(after: lastStop)
+        }
+        let reasoning = t[..<start].trimmingCharacters(in: .whitespacesAndNewlines)
+        let answer = t[start...].trimmingCharacters(in: .whitespacesAndNewlines)
+        return reasoning.isEmpty ? ("", answer) : (reasoning, answer)
+    }
+
+    /// Runs every (question, α, sample) through `generator` in batches and returns the records
+    /// in input order (question, then α as given, then sample). `progress` sees the batch.
+    public func run(_ questions: [Example], generator: Generator, progress: (BatchProgress) -> Void = { _ in }) throws -> [Example] {
+        struct Item { var q: Int; var a: Int; var k: Int; var promptTokens: Int; var settings: SamplerSettings }
+        var items: [Item] = [], requests: [GenerationRequest] = []
+        for (qi, e) in questions.enumerated() {
+            guard let q = e.question else { throw TrainError("record \(e.id ?? "#\(qi)") has no question") }
+            let prompt = try generator.promptTokens("\(q) \(instruction)", chat: generator.chatTemplate != nil)
+            for (ai, alpha) in alphas.enumerated() {
+                let steering = alpha == 0 ? nil : Steering(vectors: directions.mapValues { $0.map { $0 * alpha } })
+                for k in 0..<samples {
+                    var s = sampler
+                    s.seed = sampler.seed &+ UInt64(k)
+                    items.append(Item(q: qi, a: ai, k: k, promptTokens: prompt.count, settings: s))
+                    requests.append(GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampler: s, steering: steering))
+                }
+            }
+        }
+        var results = [Generation?](repeating: nil, count: requests.count)
+        try generator.generate(requests, batchSize: batch, progress: progress) { i, g in results[i] = g }
+        // Len-R (DESIGN: tokens(trace_α) / tokens(trace_0)) counts the whole generated trace; the
+        // denominator is the mean over the question's α=0 traces.
+        var records: [Example] = []
+        var reasoningTokens = [Int](repeating: 0, count: items.count)
+        var parts: [(String, String)] = []
+        for (i, g) in results.enumerated() {
+            let p = Self.split(g!.text)
+            parts.append(p)
+            reasoningTokens[i] = generator.tokenizer.encode(p.0, parseSpecial: false).count
+        }
+        var base: [Int: Double] = [:]
+        if let zero = alphas.firstIndex(of: 0) {
+            for q in questions.indices {
+                let idx = items.indices.filter { items[$0].q == q && items[$0].a == zero }
+                base[q] = Double(idx.reduce(0) { $0 + results[$1]!.tokens.count }) / Double(max(1, idx.count))
+            }
+        }
+        for (i, item) in items.enumerated() {
+            let g = results[i]!, (reasoning, answer) = parts[i]
+            let source = questions[item.q]
+            var e = Example()
+            let alpha = alphas[item.a]
+            e.id = "\(source.id ?? "q\(item.q)")/a\(Self.alphaLabel(alpha))" + (samples > 1 ? "/s\(item.k)" : "")
+            e.task = source.task ?? "math"
+            if let s = source["source"] { e["source"] = s }
+            e.question = source.question
+            e.prompt = "\(source.question ?? "") \(instruction)"
+            e.reasoning = reasoning
+            e.answer = answer
+            if let gold = source.gold { e.gold = gold }
+            if let pred = AnswerExtractor.extract(answer.isEmpty ? reasoning : answer)?.answer { e.pred = pred }
+            e["tokens"] = .object(JSONObject([("prompt", .int(item.promptTokens)), ("reasoning", .int(reasoningTokens[i])),
+                                              ("answer", .int(generator.tokenizer.encode(answer, parseSpecial: false).count))]))
+            if let b = base[item.q], b > 0 { e["len_ratio"] = .number(String(format: "%.4f", Double(g.tokens.count) / b)) }
+            var gen = genBase
+            var steer = steerBase
+            steer["alpha"] = .number("\(alpha)")
+            gen["steer"] = .object(steer)
+            var sj = JSONObject([("temperature", .number("\(item.settings.temperature)")), ("seed", .number(String(item.settings.seed)))])
+            if !item.settings.isGreedy {
+                sj["top_k"] = .int(item.settings.topK); sj["top_p"] = .number("\(item.settings.topP)"); sj["min_p"] = .number("\(item.settings.minP)")
+            }
+            gen["sampler"] = .object(sj)
+            gen["stop_reason"] = .string(g.stopReason.rawValue)
+            e["gen"] = .object(gen)
+            records.append(e)
+        }
+        return records
+    }
+
+    /// "0", "-0.3", "-1": α as it appears in ids.
+    public static func alphaLabel(_ a: Float) -> String {
+        a == a.rounded() ? String(Int(a)) : "\(a)"
+    }
+}
