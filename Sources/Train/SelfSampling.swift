@@ -4,8 +4,8 @@ import Model
 
 /// Steered self-sampling (S3-CoT): the model answers each question at several steering
 /// strengths α along the variable-length direction; each trace becomes a record with its
-/// answer extracted and its length ratio (Len-R: generated tokens over the mean of the same
-/// question's α=0 traces).
+/// answer extracted and its length ratio (Len-R: reasoning tokens over the mean of the same
+/// question's α=0 traces, the measure of `cotforge curriculum`).
 public struct SelfSampling {
     public var alphas: [Float]
     /// Block → direction (unscaled); α multiplies it.
@@ -30,8 +30,9 @@ public struct SelfSampling {
     }
 
     /// Splits a response into reasoning and answer: around `</think>` when there is one, else
-    /// the answer is the last sentence (or line) that holds the final answer (`\boxed{}` or
-    /// the last sentence), the reasoning everything before it.
+    /// the answer is the sentence (or line) that holds the last `\boxed{}`, or the last
+    /// sentence, and the reasoning everything before it; text without any sentence break is
+    /// all reasoning (it never reached an answer).
     public static func split(_ text: String) -> (reasoning: String, answer: String) {
         if let close = text.range(of: "</think>") {
             let r = text[..<close.lowerBound].replacingOccurrences(of: "<think>", with: "")
@@ -47,7 +48,10 @@ public struct SelfSampling {
             if t[p] == "\n" || ((t[p] == "." || t[p] == "!" || t[p] == "?") && i < anchor && t[i] == " ") { start = i; break }
             i = p
         }
-        if anchor == t.endIndex, let lastStop = t.dropLast().lastIndex(where: { $0 == "." || $0 == "\n" }) {
+        if anchor == t.endIndex {
+            // No \boxed: the last sentence is the answer; with no sentence break at all the
+            // whole text is reasoning that never reached an answer.
+            guard let lastStop = t.dropLast().lastIndex(where: { $0 == "." || $0 == "\n" }) else { return (t, "") }
             start = t.index(after: lastStop)
         }
         let reasoning = t[..<start].trimmingCharacters(in: .whitespacesAndNewlines)
@@ -75,8 +79,8 @@ public struct SelfSampling {
         }
         var results = [Generation?](repeating: nil, count: requests.count)
         try generator.generate(requests, batchSize: batch, progress: progress) { i, g in results[i] = g }
-        // Len-R (DESIGN: tokens(trace_α) / tokens(trace_0)) counts the whole generated trace; the
-        // denominator is the mean over the question's α=0 traces.
+        // Len-R: reasoning tokens over the mean of the question's α=0 traces' reasoning tokens
+        // (the measure `cotforge curriculum` uses, so both agree).
         var records: [Example] = []
         var reasoningTokens = [Int](repeating: 0, count: items.count)
         var parts: [(String, String)] = []
@@ -89,7 +93,7 @@ public struct SelfSampling {
         if let zero = alphas.firstIndex(of: 0) {
             for q in questions.indices {
                 let idx = items.indices.filter { items[$0].q == q && items[$0].a == zero }
-                base[q] = Double(idx.reduce(0) { $0 + results[$1]!.tokens.count }) / Double(max(1, idx.count))
+                base[q] = Double(idx.reduce(0) { $0 + reasoningTokens[$1] }) / Double(max(1, idx.count))
             }
         }
         for (i, item) in items.enumerated() {
@@ -108,7 +112,7 @@ public struct SelfSampling {
             if let pred = AnswerExtractor.extract(answer.isEmpty ? reasoning : answer)?.answer { e.pred = pred }
             e["tokens"] = .object(JSONObject([("prompt", .int(item.promptTokens)), ("reasoning", .int(reasoningTokens[i])),
                                               ("answer", .int(generator.tokenizer.encode(answer, parseSpecial: false).count))]))
-            if let b = base[item.q], b > 0 { e["len_ratio"] = .number(String(format: "%.4f", Double(g.tokens.count) / b)) }
+            if let b = base[item.q], b > 0 { e["len_ratio"] = .number(String(format: "%.4f", Double(reasoningTokens[i]) / b)) }
             var gen = genBase
             var steer = steerBase
             steer["alpha"] = .number("\(alpha)")

@@ -449,6 +449,31 @@ struct CurriculumCommand: ParsableCommand {
     }
 }
 
+struct ConsensusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consensus",
+        abstract: "Self-evolution verification: keep a question's variants only if all their answers agree; the consensus becomes gold.",
+        discussion: """
+        Groups records by --key (default question) and compares their `pred` (fill it with `cotforge answer --allow-missing-gold`). All equal after normalization: every variant is kept with gold = the consensus and a verdict saying it is a pseudo-label; a gold already present is kept as gold_reference and the agreement with it is printed. Drops: consensus.disagree, consensus.no_pred, consensus.no_key. Two passes: files, not standard input.
+
+        Example:
+          cotforge consensus traces.jsonl -o agreed.jsonl
+        """)
+
+    @OptionGroup var io: StageIO
+
+    @Option(help: "Field that groups the variants of one question.")
+    var key: String = "question"
+
+    func run() throws {
+        let job = ConsensusJob()
+        job.key = key
+        try io.runJob(command: "consensus") { try job.run(inputs: $0, output: $1, rejects: $2) }
+        Terminal.err("consensus: \(job.questionsKept) questions agreed, \(job.questionsDropped) did not"
+                     + (job.checkedAgainstGold > 0 ? "; the consensus equals the existing gold for \(job.agreeingWithGold) of \(job.checkedAgainstGold)" : ""))
+    }
+}
+
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",

@@ -14,6 +14,7 @@ import TestSupport
         #expect(SelfSampling.split("Add 2 and 2.\nThe answer is \\boxed{4}") == ("Add 2 and 2.", "The answer is \\boxed{4}"))
         #expect(SelfSampling.split("We add. It makes 4.") == ("We add.", "It makes 4."))
         #expect(SelfSampling.split("\\boxed{4}") == ("", "\\boxed{4}"))
+        #expect(SelfSampling.split("rambling on and on") == ("rambling on and on", ""))
     }
 
     /// On a tiny model: one record per (question, α, sample) in order, ids carrying α and the
