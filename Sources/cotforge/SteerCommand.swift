@@ -8,7 +8,7 @@ struct SteerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steer",
         abstract: "Make steering directions (control vectors) from a model's own activations.",
-        subcommands: [SteerExtractCommand.self, SteerSampleCommand.self])
+        subcommands: [SteerExtractCommand.self, SteerCalibrateCommand.self, SteerSampleCommand.self])
 }
 
 struct SteerExtractCommand: ParsableCommand {
@@ -236,5 +236,136 @@ struct SteerSampleCommand: ParsableCommand {
         }
         Terminal.out(table.joined(separator: "\n"))
         Terminal.err("steer sample: \(records.count) records written to \(output)")
+    }
+}
+
+struct SteerCalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Sweep α (and layer sets) on calibration questions: Len-R, accuracy, collapse; propose the α set.",
+        discussion: """
+        For every --layers set and every α, the calibration questions are answered greedily with the System-2 instruction while the vector's directions × α are added to those blocks. Per point: mean and spread of Len-R (reasoning tokens over the same question's α=0 trace), accuracy against gold, collapse (a degenerate loop or no answer) and traces cut at --max-tokens. Then, within the layer set that fits best, the α whose mean Len-R is closest to each target (default 1, 0.8, 0.6, 0.4) among the points whose accuracy stays within --tolerance of α=0 and whose collapse is at most --max-collapse. Writes the table and the proposal as JSON; `steer sample --alphas` takes the proposal.
+
+        Examples:
+          cotforge steer calibrate --vector vl.gguf --questions q.jsonl --n 20 --alphas -1:0.25:0 --layers 15-18 --layers 12-20 -o calibration.json
+        """)
+
+    @Option(help: "A .gguf path or a known model name.")
+    var model: String = "smollm2"
+
+    @Option(help: "The control vector (from `steer extract`).")
+    var vector: String
+
+    @Option(help: "Calibration question records (JSONL with `question`, and `gold` for accuracy).")
+    var questions: String
+
+    @Option(help: "Use the first N questions.")
+    var n: Int = 20
+
+    @Option(help: ArgumentHelp("α values: start:step:end or a comma list; 0 is added when missing.", valueName: "-1:0.25:0"))
+    var alphas: String = "-1:0.25:0"
+
+    @Option(help: ArgumentHelp("A layer set to try, N or A-B (repeat for several).", valueName: "range"))
+    var layers: [String] = []
+
+    @Option(help: "Target Len-R values, comma-separated.")
+    var targets: String = "1,0.8,0.6,0.4"
+
+    @Option(help: "Accepted accuracy loss against α=0 (fraction).")
+    var tolerance: Double = 0.05
+
+    @Option(help: "Accepted share of collapsed traces.")
+    var maxCollapse: Double = 0.2
+
+    @Option(help: "Most tokens per trace.")
+    var maxTokens: Int = 192
+
+    @Option(help: "Sequences generated together.")
+    var batch: Int = 8
+
+    @Option(name: [.customShort("o"), .long], help: "The calibration JSON to write.")
+    var output: String
+
+    @Option(help: "OpenBLAS threads.")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard Calibration.parseAlphas(alphas) != nil else { throw ValidationError("--alphas \(alphas): use start:step:end (e.g. -1:0.25:0) or a comma list") }
+        guard layers.allSatisfy({ GenerateCommand.parseRange($0) != nil }) else { throw ValidationError("--layers: each N or A-B") }
+        guard targetValues != nil else { throw ValidationError("--targets \(targets): comma-separated numbers") }
+        guard n >= 1, maxTokens >= 1, batch >= 1 else { throw ValidationError("--n, --max-tokens and --batch must be at least 1") }
+    }
+
+    var targetValues: [Double]? {
+        let xs = targets.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        return xs.isEmpty || xs.contains(nil) ? nil : xs.map { $0! }
+    }
+
+    func run() throws {
+        let path = try ModelStore.resolve(model)
+        let gen = try Generator(try GGUFFile(path: path), threads: threads)
+        let cv = try ControlVector(path: vector)
+        try cv.check(against: gen.model.config, path: vector)
+        var qs: [Example] = []
+        var options = RecordReader.Options()
+        options.schema = try JSONSchema(text: "{}")
+        try RecordReader(path: questions, options: options).forEach({ line in
+            guard qs.count < n else { return }
+            var e = try line.example()
+            guard e.question != nil else { throw ValidationError("\(questions):\(line.line): record \(line.id) has no question") }
+            if e.id == nil { e.id = line.id }
+            qs.append(e)
+        }, onReject: { r in throw ValidationError("\(questions):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
+        var alphaList = Calibration.parseAlphas(alphas)!
+        if !alphaList.contains(0) { alphaList.insert(0, at: 0) }
+        alphaList.sort(by: >)
+        let sets = layers.isEmpty ? [cv.directions.keys.min()!...cv.directions.keys.max()!] : layers.map { GenerateCommand.parseRange($0)! }
+        var points: [CalibrationPoint] = []
+        let line = ProgressLine()
+        for (si, set) in sets.enumerated() {
+            let dirs = cv.directions.filter { set.contains($0.key) }
+            guard !dirs.isEmpty else { throw ValidationError("--layers \(set.lowerBound)-\(set.upperBound) holds none of the vector's directions") }
+            let job = SelfSampling(alphas: alphaList, directions: dirs, samples: 1, sampler: SamplerSettings(), maxTokens: maxTokens,
+                                   instruction: Instruction.system2, batch: batch)
+            let records = try job.run(qs, generator: gen) { p in
+                line.update(String(format: "steer calibrate: layers %d-%d (%d/%d), %d/%d traces, %.1f tokens/s", set.lowerBound, set.upperBound,
+                                   si + 1, sets.count, p.finished, p.total, Double(p.generatedTokens) / max(p.seconds, 1e-9)))
+            }
+            for a in alphaList {
+                let label = "/a\(SelfSampling.alphaLabel(a))"
+                points.append(Calibration.point(records.filter { $0.id!.hasSuffix(label) }, layers: set, alpha: a))
+            }
+        }
+        line.finish()
+        let proposal = Calibration.propose(points, targets: targetValues!, tolerance: tolerance, maxCollapse: maxCollapse)
+        var table = ["layers    α        Len-R mean ± sd   accuracy  collapse  hit max"]
+        for p in points {
+            table.append(String(format: "%-8@ %6.2f   %10.3f ± %.3f   %8@  %7.0f%%  %6.0f%%", "\(p.layers.lowerBound)-\(p.layers.upperBound)" as NSString,
+                                p.alpha, p.meanLenR, p.stdLenR, (p.accuracy.map { String(format: "%.0f%%", 100 * $0) } ?? "–") as NSString,
+                                100 * p.collapse, 100 * p.hitMax))
+        }
+        Terminal.out(table.joined(separator: "\n"))
+        if let prop = proposal {
+            Terminal.out("proposed: layers \(prop.layers.lowerBound)-\(prop.layers.upperBound), α " + prop.alphas.map { "\($0)" }.joined(separator: ",")
+                         + " (mean Len-R " + prop.lenR.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")")
+        } else {
+            Terminal.out("proposed: nothing — no layer set kept accuracy and collapse within bounds")
+        }
+        func num(_ v: Double?) -> JSONValue { v.flatMap { $0.isFinite ? .double($0) : nil } ?? .null }
+        let rows: [JSONValue] = points.map { p in
+            .object(JSONObject([("layers", .array([.int(p.layers.lowerBound), .int(p.layers.upperBound)])), ("alpha", .number("\(p.alpha)")),
+                                ("traces", .int(p.traces)), ("len_r_mean", num(p.meanLenR)), ("len_r_std", num(p.stdLenR)),
+                                ("accuracy", num(p.accuracy)), ("collapse", .double(p.collapse)), ("hit_max", .double(p.hitMax))]))
+        }
+        var doc = JSONObject([("model", .string((path as NSString).lastPathComponent)), ("vector", .string((vector as NSString).lastPathComponent)),
+                              ("vector_sha256", .string(try ModelStore.sha256(ofFile: vector))), ("questions", .int(qs.count)),
+                              ("max_tokens", .int(maxTokens)), ("targets", .array(targetValues!.map { .double($0) })),
+                              ("tolerance", .double(tolerance)), ("max_collapse", .double(maxCollapse)), ("points", .array(rows))])
+        doc["proposal"] = proposal.map { p in
+            .object(JSONObject([("layers", .array([.int(p.layers.lowerBound), .int(p.layers.upperBound)])),
+                                ("alphas", .array(p.alphas.map { .number("\($0)") })), ("len_r", .array(p.lenR.map { .double($0) }))]))
+        } ?? .null
+        try (JSONSerializer.string(.object(doc)) + "\n").write(toFile: output, atomically: true, encoding: .utf8)
+        Terminal.err("steer calibrate: wrote \(output)")
     }
 }

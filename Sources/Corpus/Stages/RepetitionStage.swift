@@ -94,7 +94,7 @@ public struct RepetitionStage: Stage {
     }
 
     /// The longest run of one span repeated at the end of the text.
-    static func loop(_ words: [Substring], _ t: Thresholds) -> String? {
+    public static func loop(_ words: [Substring], _ t: Thresholds) -> String? {
         guard words.count >= t.loopMinRepeats else { return nil }
         for p in 1...min(t.loopMaxPeriod, words.count / t.loopMinRepeats) {
             var repeats = 1
