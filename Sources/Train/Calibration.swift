@@ -50,13 +50,14 @@ public enum Calibration {
         for set in Set(points.map { "\($0.layers)" }).sorted() {
             let ps = points.filter { "\($0.layers)" == set }
             guard let base = ps.first(where: { $0.alpha == 0 }) else { continue }
-            let accepted = ps.filter { p in
-                p.meanLenR.isFinite && p.collapse <= maxCollapse
+            // α=0 is the reference and always stands (its collapse is the model's own).
+            let accepted = [base] + ps.filter { p in
+                p.alpha != 0 && p.meanLenR.isFinite && p.collapse <= maxCollapse
                     && (p.accuracy == nil || base.accuracy == nil || p.accuracy! >= base.accuracy! - tolerance)
             }
             var alphas: [Float] = [], ratios: [Double] = [], error = 0.0
             for t in targets {
-                guard let p = accepted.min(by: { abs($0.meanLenR - t) < abs($1.meanLenR - t) }) else { continue }
+                let p = accepted.min(by: { abs($0.meanLenR - t) < abs($1.meanLenR - t) })!
                 if alphas.contains(p.alpha) { error += abs(p.meanLenR - t); continue }
                 alphas.append(p.alpha); ratios.append(p.meanLenR); error += abs(p.meanLenR - t)
             }

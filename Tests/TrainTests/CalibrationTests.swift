@@ -43,5 +43,9 @@ import Testing
         let p = Calibration.propose(points, targets: [1, 0.8, 0.6], tolerance: 0.05, maxCollapse: 0.2)!
         #expect(p.layers == 5...6 && p.alphas == [0, -0.5, -1] && p.lenR == [1, 0.8, 0.6])
         #expect(Calibration.propose([pt(3...4, -1, 0.5, 0.5)], targets: [1], tolerance: 0.05, maxCollapse: 0.2) == nil, "no α=0: nothing to compare with")
+        // When no steered point is acceptable, only α=0 is proposed (the reference always stands,
+        // even when the unsteered model itself collapses often).
+        let none = Calibration.propose([pt(3...4, 0, 1, 0.5, 0.4), pt(3...4, -1, 0.5, 0.1, 0.9)], targets: [1, 0.6], tolerance: 0.05, maxCollapse: 0.2)!
+        #expect(none.alphas == [0])
     }
 }
