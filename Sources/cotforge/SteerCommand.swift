@@ -68,17 +68,7 @@ struct SteerExtractCommand: ParsableCommand {
         let blocks = range.filter { $0 >= 1 }
         guard !blocks.isEmpty else { throw ValidationError("--layers \(layers) leaves only block 0, which llama.cpp never steers") }
 
-        var texts: [String] = []
-        var options = RecordReader.Options()
-        options.schema = try JSONSchema(text: "{}")
-        try RecordReader(path: questions, options: options).forEach({ line in
-            guard texts.count < n else { return }
-            guard let q = try line.example().question else {
-                throw ValidationError("\(questions):\(line.line): record \(line.id) has no question")
-            }
-            texts.append(q)
-        }, onReject: { r in throw ValidationError("\(questions):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
-        guard !texts.isEmpty else { throw ValidationError("\(questions): no questions") }
+        let texts = try readQuestions(questions, limit: n).map { $0.question! }
         let pairs = try texts.map { q in (long: try gen.promptTokens("\(q) \(long)", chat: gen.chatTemplate != nil),
                                           short: try gen.promptTokens("\(q) \(short)", chat: gen.chatTemplate != nil)) }
         Terminal.err("steer extract: \(pairs.count) questions × 2 prompts through \(path); blocks \(blocks.first!)–\(blocks.last!), \(method)")
@@ -188,17 +178,7 @@ struct SteerSampleCommand: ParsableCommand {
         let range = layers.flatMap(GenerateCommand.parseRange)
         let dirs = cv.directions.filter { range?.contains($0.key) ?? true }
         guard !dirs.isEmpty else { throw ValidationError("--layers \(layers ?? "") leaves out every direction of \(vector)") }
-        var qs: [Example] = []
-        var options = RecordReader.Options()
-        options.schema = try JSONSchema(text: "{}")
-        try RecordReader(path: questions, options: options).forEach({ line in
-            if let n, qs.count >= n { return }
-            let e = try line.example()
-            guard e.question != nil else { throw ValidationError("\(questions):\(line.line): record \(line.id) has no question") }
-            var x = e
-            if x.id == nil { x.id = line.id }
-            qs.append(x)
-        }, onReject: { r in throw ValidationError("\(questions):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
+        let qs = try readQuestions(questions, limit: n)
         let alphaList = parsedAlphas!
         var sampler = SamplerSettings(temperature: temperature, topP: temperature > 0 ? topP : 1, seed: seed)
         if temperature == 0 { sampler.topP = 1 }
@@ -306,16 +286,7 @@ struct SteerCalibrateCommand: ParsableCommand {
         let gen = try Generator(try GGUFFile(path: path), threads: threads)
         let cv = try ControlVector(path: vector)
         try cv.check(against: gen.model.config, path: vector)
-        var qs: [Example] = []
-        var options = RecordReader.Options()
-        options.schema = try JSONSchema(text: "{}")
-        try RecordReader(path: questions, options: options).forEach({ line in
-            guard qs.count < n else { return }
-            var e = try line.example()
-            guard e.question != nil else { throw ValidationError("\(questions):\(line.line): record \(line.id) has no question") }
-            if e.id == nil { e.id = line.id }
-            qs.append(e)
-        }, onReject: { r in throw ValidationError("\(questions):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
+        let qs = try readQuestions(questions, limit: n)
         var alphaList = Calibration.parseAlphas(alphas)!
         if !alphaList.contains(0) { alphaList.insert(0, at: 0) }
         alphaList.sort(by: >)
@@ -368,4 +339,21 @@ struct SteerCalibrateCommand: ParsableCommand {
         try (JSONSerializer.string(.object(doc)) + "\n").write(toFile: output, atomically: true, encoding: .utf8)
         Terminal.err("steer calibrate: wrote \(output)")
     }
+}
+
+/// The first `limit` question records of a JSONL file (any object with `question`; a missing
+/// id becomes `<file stem>-<line>`); errors name the file and line.
+func readQuestions(_ path: String, limit: Int?) throws -> [Example] {
+    var out: [Example] = []
+    var options = RecordReader.Options()
+    options.schema = try JSONSchema(text: "{}")
+    try RecordReader(path: path, options: options).forEach({ line in
+        if let limit, out.count >= limit { return }
+        var e = try line.example()
+        guard e.question != nil else { throw ValidationError("\(path):\(line.line): record \(line.id) has no question") }
+        if e.id == nil { e.id = line.id }
+        out.append(e)
+    }, onReject: { r in throw ValidationError("\(path):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
+    guard !out.isEmpty else { throw ValidationError("\(path): no questions") }
+    return out
 }
