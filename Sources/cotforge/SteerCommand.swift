@@ -159,27 +159,19 @@ struct SteerSampleCommand: ParsableCommand {
     var threads: Int = 1
 
     func validate() throws {
-        guard parsedAlphas != nil else { throw ValidationError("--alphas \(alphas): comma-separated numbers, e.g. 0,-0.5,-1") }
+        guard Calibration.parseAlphas(alphas) != nil else { throw ValidationError("--alphas \(alphas): comma-separated numbers, e.g. 0,-0.5,-1") }
         guard samples >= 1, maxTokens >= 1, batch >= 1 else { throw ValidationError("--samples, --max-tokens and --batch must be at least 1") }
         if samples > 1 && temperature == 0 { throw ValidationError("--samples > 1 needs --temperature > 0 (greedy gives the same trace every time)") }
         if let layers, GenerateCommand.parseRange(layers) == nil { throw ValidationError("--layers \(layers): use N or A-B") }
     }
 
-    var parsedAlphas: [Float]? {
-        let xs = alphas.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        return xs.isEmpty || xs.contains(nil) ? nil : xs.map { $0! }
-    }
-
     func run() throws {
-        let path = try ModelStore.resolve(model)
-        let gen = try Generator(try GGUFFile(path: path), threads: threads)
-        let cv = try ControlVector(path: vector)
-        try cv.check(against: gen.model.config, path: vector)
+        let (path, gen, cv) = try steeredGenerator(model: model, vector: vector, threads: threads)
         let range = layers.flatMap(GenerateCommand.parseRange)
         let dirs = cv.directions.filter { range?.contains($0.key) ?? true }
         guard !dirs.isEmpty else { throw ValidationError("--layers \(layers ?? "") leaves out every direction of \(vector)") }
         let qs = try readQuestions(questions, limit: n)
-        let alphaList = parsedAlphas!
+        let alphaList = Calibration.parseAlphas(alphas)!
         var sampler = SamplerSettings(temperature: temperature, topP: temperature > 0 ? topP : 1, seed: seed)
         if temperature == 0 { sampler.topP = 1 }
         let genBase = JSONObject([("model", .string((path as NSString).lastPathComponent)), ("model_sha256", .string(try ModelStore.sha256(ofFile: path))),
@@ -282,10 +274,7 @@ struct SteerCalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = try ModelStore.resolve(model)
-        let gen = try Generator(try GGUFFile(path: path), threads: threads)
-        let cv = try ControlVector(path: vector)
-        try cv.check(against: gen.model.config, path: vector)
+        let (path, gen, cv) = try steeredGenerator(model: model, vector: vector, threads: threads)
         let qs = try readQuestions(questions, limit: n)
         var alphaList = Calibration.parseAlphas(alphas)!
         if !alphaList.contains(0) { alphaList.insert(0, at: 0) }
@@ -356,4 +345,13 @@ func readQuestions(_ path: String, limit: Int?) throws -> [Example] {
     }, onReject: { r in throw ValidationError("\(path):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
     guard !out.isEmpty else { throw ValidationError("\(path): no questions") }
     return out
+}
+
+/// The engine for `model` and the control vector at `vector`, checked to fit it.
+func steeredGenerator(model: String, vector: String, threads: Int) throws -> (path: String, generator: Generator, vector: ControlVector) {
+    let path = try ModelStore.resolve(model)
+    let gen = try Generator(try GGUFFile(path: path), threads: threads)
+    let cv = try ControlVector(path: vector)
+    try cv.check(against: gen.model.config, path: vector)
+    return (path, gen, cv)
 }

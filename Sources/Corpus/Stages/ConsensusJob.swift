@@ -41,45 +41,30 @@ public final class ConsensusJob {
             }
         }
         var counted = Set<String>()
-        var read = StageCounts(name: "read"), stage = StageCounts(name: "consensus")
-        for path in inputs {
-            try RecordReader(path: path, options: readOptions).forEach({ line in
-                read.keep()
-                var r = try line.example()
-                func drop(_ reason: String, _ detail: String) throws {
-                    stage.drop(reason)
-                    try rejects.write(Reject(stage: "consensus", reason: reason, detail: detail, file: path, line: line.line,
-                                             offset: line.offset, id: r.id, payload: .record(r.jsonBytes)).jsonBytes)
-                }
-                guard let q = r[key]?.stringValue, let o = outcome[q] else {
-                    return try drop("consensus.no_key", "the record has no \(key) to group its variants by")
-                }
-                switch o {
-                case .drop(let reason, let detail):
-                    if counted.insert(q).inserted { questionsDropped += 1 }
-                    try drop(reason, detail)
-                case .keep(let answer, let n):
-                    if counted.insert(q).inserted {
-                        questionsKept += 1
-                        if let g = r.gold {
-                            checkedAgainstGold += 1
-                            if AnswerNormalizer.equivalent(answer, g) { agreeingWithGold += 1 }
-                        }
+        return try DecisionPass.run(inputs: inputs, stage: "consensus", readOptions: readOptions, rejects: rejects) { r, _ in
+            guard let q = r[key]?.stringValue, let o = outcome[q] else {
+                return .drop("consensus.no_key", "the record has no \(key) to group its variants by")
+            }
+            switch o {
+            case .drop(let reason, let detail):
+                if counted.insert(q).inserted { questionsDropped += 1 }
+                return .drop(reason, detail)
+            case .keep(let answer, let n):
+                if counted.insert(q).inserted {
+                    questionsKept += 1
+                    if let g = r.gold {
+                        checkedAgainstGold += 1
+                        if AnswerNormalizer.equivalent(answer, g) { agreeingWithGold += 1 }
                     }
-                    if let g = r.gold { r["gold_reference"] = .string(g) }
-                    r.gold = answer
-                    var list = r["verdicts"]?.arrayValue ?? []
-                    list.append(.object(JSONObject([("by", .string("consensus")), ("keep", .bool(true)),
-                                                    ("reason", .string("pseudo-label: \(n) variants agree"))])))
-                    r["verdicts"] = .array(list)
-                    stage.keep()
-                    try output.write(r)
                 }
-            }, onReject: { rej in
-                read.drop(rej.reason)
-                try rejects.write(rej.jsonBytes)
-            })
+                if let g = r.gold { r["gold_reference"] = .string(g) }
+                r.gold = answer
+                var list = r["verdicts"]?.arrayValue ?? []
+                list.append(.object(JSONObject([("by", .string("consensus")), ("keep", .bool(true)),
+                                                ("reason", .string("pseudo-label: \(n) variants agree"))])))
+                r["verdicts"] = .array(list)
+                return .write(output)
+            }
         }
-        return [read, stage]
     }
 }

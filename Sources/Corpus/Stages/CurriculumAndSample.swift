@@ -46,37 +46,23 @@ public final class CurriculumJob {
             }, onReject: { _ in })
         }
         // Pass 2: Len-R and stage; one temporary file per stage, joined in order at the end.
-        var read = StageCounts(name: "read"), stage = StageCounts(name: "curriculum")
         let files = (0...edges.count).map { "\(workDir)/stage-\($0).jsonl" }
         let writers = try files.map { try JSONLWriter(path: $0) }
-        for path in inputs {
-            try RecordReader(path: path, options: readOptions).forEach({ line in
-                read.keep()
-                var r = try line.example()
-                func drop(_ reason: String, _ detail: String) throws {
-                    stage.drop(reason)
-                    try rejects.write(Reject(stage: "curriculum", reason: reason, detail: detail, file: path, line: line.line,
-                                             offset: line.offset, id: r.id, payload: .record(r.jsonBytes)).jsonBytes)
-                }
-                guard let q = r[key]?.stringValue, let b = base[q] else { return try drop("curriculum.no_base", "no α = 0 trace for this \(key)") }
-                guard b > 0 else { return try drop("curriculum.empty_base", "the α = 0 trace has an empty reasoning") }
-                let lenR = CurriculumJob.length(r) / b
-                guard let k = self.stage(lenR: lenR) else { return try drop("curriculum.longer", String(format: "Len-R %.3f > 1", lenR)) }
-                r.lenRatio = (lenR * 10_000).rounded() / 10_000
-                r.stage = k
-                stage.keep()
-                try writers[k].write(r)
-            }, onReject: { rej in
-                read.drop(rej.reason)
-                try rejects.write(rej.jsonBytes)
-            })
+        let counts = try DecisionPass.run(inputs: inputs, stage: "curriculum", readOptions: readOptions, rejects: rejects) { r, _ in
+            guard let q = r[key]?.stringValue, let b = base[q] else { return .drop("curriculum.no_base", "no α = 0 trace for this \(key)") }
+            guard b > 0 else { return .drop("curriculum.empty_base", "the α = 0 trace has an empty reasoning") }
+            let lenR = CurriculumJob.length(r) / b
+            guard let k = self.stage(lenR: lenR) else { return .drop("curriculum.longer", String(format: "Len-R %.3f > 1", lenR)) }
+            r.lenRatio = (lenR * 10_000).rounded() / 10_000
+            r.stage = k
+            return .write(writers[k])
         }
         for w in writers { try w.finish() }
         for f in files {
             try LineReader(try openInput(f)).forEachLine { try output.writeLine($0.bytes) }
             try? FileManager.default.removeItem(atPath: f)
         }
-        return [read, stage]
+        return counts
     }
 }
 

@@ -40,36 +40,21 @@ public final class PairsJob {
                 chosen.insert(ranked.min { $0.1 < $1.1 }!.0)
             }
         }
-        var read = StageCounts(name: "read"), stage = StageCounts(name: "pairs")
-        for path in inputs {
-            try RecordReader(path: path, options: readOptions).forEach({ line in
-                read.keep()
-                var r = try line.example()
-                func drop(_ reason: String, _ detail: String) throws {
-                    stage.drop(reason)
-                    try rejects.write(Reject(stage: "pairs", reason: reason, detail: detail, file: path, line: line.line,
-                                             offset: line.offset, id: r.id, payload: .record(r.jsonBytes)).jsonBytes)
-                }
-                guard let q = r[key]?.stringValue else { return try drop("pairs.no_key", "no \(key) to group the variants by") }
-                let question = r.question ?? q
-                if CurriculumJob.isBase(r) {
-                    guard base[q] == line.id else { return try drop("pairs.extra_base", "another α = 0 trace of this question is used") }
-                    guard variants[q] != nil else { return try drop("pairs.no_short", "no compressed variant of this question survived") }
-                    r.prompt = "\(question) \(Instruction.system2)"
-                    r.mode = "slow"
-                } else {
-                    guard base[q] != nil else { return try drop("pairs.no_base", "no α = 0 trace of this question survived") }
-                    guard chosen.contains(line.id) else { return try drop("pairs.not_chosen", "another variant was picked (\(pick.rawValue))") }
-                    r.prompt = "\(question) \(Instruction.system1)"
-                    r.mode = "fast"
-                }
-                stage.keep()
-                try output.write(r)
-            }, onReject: { rej in
-                read.drop(rej.reason)
-                try rejects.write(rej.jsonBytes)
-            })
+        return try DecisionPass.run(inputs: inputs, stage: "pairs", readOptions: readOptions, rejects: rejects) { r, line in
+            guard let q = r[key]?.stringValue else { return .drop("pairs.no_key", "no \(key) to group the variants by") }
+            let question = r.question ?? q
+            if CurriculumJob.isBase(r) {
+                guard base[q] == line.id else { return .drop("pairs.extra_base", "another α = 0 trace of this question is used") }
+                guard variants[q] != nil else { return .drop("pairs.no_short", "no compressed variant of this question survived") }
+                r.prompt = "\(question) \(Instruction.system2)"
+                r.mode = "slow"
+            } else {
+                guard base[q] != nil else { return .drop("pairs.no_base", "no α = 0 trace of this question survived") }
+                guard chosen.contains(line.id) else { return .drop("pairs.not_chosen", "another variant was picked (\(pick.rawValue))") }
+                r.prompt = "\(question) \(Instruction.system1)"
+                r.mode = "fast"
+            }
+            return .write(output)
         }
-        return [read, stage]
     }
 }
