@@ -14,9 +14,12 @@ let package = Package(
         .library(name: "Shards", targets: ["Shards"]),
         .library(name: "Model", targets: ["Model"]),
         .library(name: "Train", targets: ["Train"]),
+        .library(name: "Recipes", targets: ["Recipes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Recipe files are YAML (~17 s of clean build; bundles libyaml).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
@@ -37,8 +40,11 @@ let package = Package(
         // The trainer: one model definition with the engine, backward passes, AdamW, LoRA.
         // Optimized in debug builds for the same reason as the engine.
         .target(name: "Train", dependencies: ["Model", "Corpus", "Hashing"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
+        // The pipelines that tie the libraries together: recipe files and `cotforge build`.
+        .target(name: "Recipes", dependencies: ["Corpus", "Shards", "Model", "Train", "Hashing",
+                                                .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "cotforge", dependencies: [
-            "Corpus", "Shards", "Model", "Train", "Hashing",
+            "Corpus", "Shards", "Model", "Train", "Recipes", "Hashing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers shared by the test targets (temporary folders, a seeded generator).
@@ -47,5 +53,6 @@ let package = Package(
         .testTarget(name: "ShardsTests", dependencies: ["Shards", "Corpus", "Hashing", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Hashing", "CArchive", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "Corpus", "Shards", "TestSupport"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Train", "Model", "Corpus", "Shards", "TestSupport"]),
     ]
 )

@@ -27,9 +27,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" = "--python" ]; then
-  if ! python3 -c "import datasets, zstandard, jsonschema, pytest, webdataset, reasoning_gym" 2>/dev/null; then
-    echo "install-deps: installing Python packages datasets zstandard jsonschema pytest webdataset reasoning-gym" >&2
-    python3 -m pip install -q --disable-pip-version-check datasets zstandard jsonschema pytest webdataset reasoning-gym
+  if ! python3 -c "import datasets, zstandard, jsonschema, pytest, webdataset, reasoning_gym, yaml" 2>/dev/null; then
+    echo "install-deps: installing Python packages datasets zstandard jsonschema pytest webdataset reasoning-gym pyyaml" >&2
+    python3 -m pip install -q --disable-pip-version-check datasets zstandard jsonschema pytest webdataset reasoning-gym pyyaml
   fi
 fi
 

@@ -8,6 +8,7 @@ public enum Schemas {
         ("example.schema.json", example),
         ("reject.schema.json", reject),
         ("manifest.schema.json", manifest),
+        ("recipe.schema.json", recipe),
     ]
 
     public static let example = #"""
@@ -222,6 +223,163 @@ public enum Schemas {
           "dropped": {"$ref": "#/$defs/dropped"},
           "seconds": {"type": "number", "minimum": 0}
         }
+      }
+    }
+  }
+}
+"""#
+    /// A recipe (`cotforge build FILE.yaml`): the steps of a build and their settings. YAML is
+    /// read as JSON (mappings, sequences, scalars) and checked against this schema; keys that
+    /// are not listed are errors, so a misspelt key never silently falls back to a default.
+    public static let recipe = #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "urn:cotforge:schema:recipe:1",
+  "title": "cotforge recipe",
+  "description": "The steps of `cotforge build`: questions -> steer (extract, calibrate) -> sample -> verify -> filters, dedup, decontaminate -> pairs -> curriculum -> mix -> split -> export. Paths are relative to the recipe file.",
+  "type": "object",
+  "required": ["name", "questions"],
+  "additionalProperties": false,
+  "properties": {
+    "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$", "description": "The dataset's name; output goes to out/NAME unless --out says otherwise."},
+    "description": {"type": "string"},
+    "model": {"type": "string", "minLength": 1, "description": "A .gguf path or a known model name (smollm2). Any Llama- or Qwen2-architecture GGUF."},
+    "threads": {"type": "integer", "minimum": 1},
+    "license": {"type": "string", "description": "License of the built dataset (SPDX id), written in the card."},
+    "questions": {
+      "type": "object",
+      "additionalProperties": false,
+      "description": "Exactly one of generate or import; heldout makes evaluation questions that never enter the corpus.",
+      "properties": {
+        "generate": {"$ref": "#/$defs/generate"},
+        "import": {
+          "type": "object",
+          "required": ["path", "format"],
+          "additionalProperties": false,
+          "properties": {
+            "path": {"type": ["string", "array"], "items": {"type": "string"}},
+            "format": {"enum": ["gsm8k", "math", "reasoning-gym", "jsonl"]},
+            "question_field": {"type": "string"},
+            "answer_field": {"type": ["string", "null"]},
+            "source": {"type": "string"},
+            "license": {"type": "string"},
+            "limit": {"type": "integer", "minimum": 1}
+          }
+        },
+        "heldout": {"$ref": "#/$defs/generate"}
+      }
+    },
+    "steer": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "extract": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "questions": {"type": "integer", "minimum": 1, "description": "How many of the questions (the first N)."},
+            "layers": {"$ref": "#/$defs/range"},
+            "method": {"enum": ["mean-diff", "pca"]}
+          }
+        },
+        "calibrate": {
+          "type": "object",
+          "required": ["alphas"],
+          "additionalProperties": false,
+          "properties": {
+            "questions": {"type": "integer", "minimum": 1},
+            "alphas": {"$ref": "#/$defs/alphas"},
+            "layers": {"type": "array", "items": {"$ref": "#/$defs/range"}},
+            "targets": {"type": "array", "items": {"type": "number"}},
+            "tolerance": {"type": "number", "minimum": 0, "maximum": 1},
+            "max_collapse": {"type": "number", "minimum": 0, "maximum": 1},
+            "max_tokens": {"type": "integer", "minimum": 1},
+            "batch": {"type": "integer", "minimum": 1}
+          }
+        },
+        "vector": {"type": "string", "description": "A control vector to use instead of extracting one."},
+        "alphas": {"$ref": "#/$defs/alphas"},
+        "layers": {"$ref": "#/$defs/range"}
+      }
+    },
+    "sample": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "samples": {"type": "integer", "minimum": 1},
+        "temperature": {"type": "number", "minimum": 0},
+        "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+        "seed": {"type": "integer", "minimum": 0},
+        "max_tokens": {"type": "integer", "minimum": 1},
+        "batch": {"type": "integer", "minimum": 1},
+        "instruction": {"type": "string", "description": "slow, fast, none, or a text appended to each question."}
+      }
+    },
+    "verify": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {"mode": {"enum": ["gold", "consensus", "none"]}}
+    },
+    "filters": {
+      "type": "array",
+      "items": {"type": ["string", "object"]},
+      "description": "Curation stages in order: format, repetition, refusal, pii, pii-drop, or {length: {min: {FIELD[:UNIT]: N}, max: {...}}}."
+    },
+    "dedup": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {"exact": {"type": "array", "items": {"type": "string"}}}
+    },
+    "decontaminate": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "against": {"type": "array", "items": {"type": "string"}, "description": "heldout (the recipe's held-out questions) and/or JSONL paths."},
+        "field": {"type": "string", "description": "The field of the evaluation records to index (default question)."},
+        "fields": {"type": "array", "items": {"type": "string"}, "description": "Fields of our records checked (default question, prompt)."},
+        "n": {"type": "integer", "minimum": 1}
+      }
+    },
+    "pairs": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {"pick": {"enum": ["shortest", "seeded", "all"]}, "seed": {"type": "integer", "minimum": 0}}
+    },
+    "curriculum": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {"edges": {"type": "array", "items": {"type": "number"}}}
+    },
+    "mix": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {"long_weight": {"type": "number", "minimum": 0, "maximum": 1}, "seed": {"type": "integer", "minimum": 0}}
+    },
+    "split": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "validation": {"type": "number", "minimum": 0, "maximum": 1},
+        "test": {"type": "number", "minimum": 0, "maximum": 1},
+        "seed": {"type": "integer", "minimum": 0},
+        "key": {"type": "string"}
+      }
+    },
+    "export": {"type": "array", "items": {"enum": ["jsonl", "mds", "wds"]}}
+  },
+  "$defs": {
+    "range": {"type": ["string", "integer"], "pattern": "^(all|[0-9]+(-[0-9]+)?)$", "description": "all, N or A-B (blocks)."},
+    "alphas": {"type": ["array", "string"], "items": {"type": "number"}, "description": "A list of numbers, or start:step:end."},
+    "generate": {
+      "type": "object",
+      "required": ["count"],
+      "additionalProperties": false,
+      "properties": {
+        "count": {"type": "integer", "minimum": 1},
+        "seed": {"type": "integer", "minimum": 0},
+        "steps": {"$ref": "#/$defs/range"},
+        "difficulty": {"type": "integer", "minimum": 1, "maximum": 3},
+        "start": {"type": "integer", "minimum": 0}
       }
     }
   }

@@ -35,6 +35,15 @@ public final class ShardJob {
         public var command: [String] = []
         /// License written in the card (SPDX id or `other`).
         public var license = "other"
+        /// Stages that ran before this build on the records it reads (a recipe's sampling,
+        /// verification, pairs…), listed first in the manifest: the first one's `in` becomes
+        /// the build's `in`, and its last `kept` must equal the records read.
+        public var upstream: [StageCounts] = []
+        /// Reject files (JSON Lines of rejects) those stages wrote; copied into rejects/ so
+        /// that every record the build ever saw is in data/ or rejects/.
+        public var upstreamRejects: [String] = []
+        /// The manifest's `recipe` object (path, sha256, steps), or nil for a plain shard build.
+        public var recipe: JSONValue? = nil
         public init() {}
     }
 
@@ -159,6 +168,24 @@ public final class ShardJob {
             try rejectWriter.add { $0.append(contentsOf: r.jsonBytes) }
         }
 
+        // Rejects of upstream stages are copied as they are (each line is already a reject).
+        var upstreamRejected = 0
+        for path in o.upstreamRejects {
+            var rejectOptions = RecordReader.Options()
+            rejectOptions.schema = try JSONSchema(text: Schemas.reject)
+            try RecordReader(path: path, options: rejectOptions).forEach({ rec in
+                upstreamRejected += 1
+                try rejectWriter.add { rec.appendWriteBytes(to: &$0) }
+            }, onReject: { r in
+                throw ShardJobError(message: "\(path):\(r.line ?? 0): not a reject record (\(r.reason))", hint: "the recipe's work folder is damaged; rebuild with --overwrite")
+            })
+        }
+        let upstreamDropped = o.upstream.reduce(0) { $0 + $1.droppedTotal }
+        guard upstreamRejected == upstreamDropped else {
+            throw ShardJobError(message: "the upstream stages dropped \(upstreamDropped) records but their reject files hold \(upstreamRejected)",
+                                hint: "the recipe's work folder is damaged; rebuild with --overwrite")
+        }
+
         for (fi, path) in o.inputs.enumerated() {
             let reader = RecordReader(path: path, options: readOptions)
             var sinceReport = 0
@@ -264,7 +291,11 @@ public final class ShardJob {
         }
         let rejectInfos = try publish(rejectWriter.shards, split: "rejects", folder: "rejects", out: out)
 
-        let stages = [readStage, idStage] + curationCounts + [splitStage]
+        if let last = o.upstream.last, last.kept != readStage.input {
+            throw ShardJobError(message: "the last upstream stage kept \(last.kept) records but \(readStage.input) were read",
+                                hint: "the recipe's work folder is damaged; rebuild with --overwrite")
+        }
+        let stages = o.upstream + [readStage, idStage] + curationCounts + [splitStage]
         var dropped: [String: Int] = [:]
         for st in stages { for (k, v) in st.dropped { dropped[k, default: 0] += v } }
         let droppedTotal = dropped.values.reduce(0, +)
@@ -286,13 +317,13 @@ public final class ShardJob {
         m["created"] = .string(ISO8601DateFormatter().string(from: Date()))
         m["tool"] = .object(JSONObject([("name", .string("cotforge")), ("version", .string(Cotforge.version))]))
         m["command"] = .array(o.command.map { .string($0) })
-        m["recipe"] = .null
+        m["recipe"] = o.recipe ?? .null
         m["inputs"] = .array(inputsJSON)
         m["options"] = .object(options)
         m["splits"] = .object(splitsJSON)
         m["rejects"] = ShardJob.fileset(rejectInfos)
         m["counts"] = .object(JSONObject([
-            ("in", .int(readStage.input)), ("kept", .int(splitStage.kept)), ("dropped", .int(droppedTotal)),
+            ("in", .int(stages[0].input)), ("kept", .int(splitStage.kept)), ("dropped", .int(droppedTotal)),
             ("dropped_by_reason", .object(JSONObject(dropped.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))),
             ("blank_lines", .int(blank)),
         ]))

@@ -3,6 +3,7 @@ import Corpus
 import Foundation
 import Hashing
 import Model
+import Recipes
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -232,12 +233,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     /// "8-14" → 8...14, "9" → 9...9.
-    static func parseRange(_ s: String) -> ClosedRange<Int>? {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        if parts.count == 1, let a = parts[0], a >= 0 { return a...a }
-        if parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, a <= b { return a...b }
-        return nil
-    }
+    static func parseRange(_ s: String) -> ClosedRange<Int>? { Recipe.parseRange(s) }
 
     /// `gen.sampler` of a record: every setting that shaped the draw.
     static func samplerJSON(_ s: SamplerSettings) -> JSONValue {

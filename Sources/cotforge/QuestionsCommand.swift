@@ -102,37 +102,8 @@ struct QuestionsImportCommand: ParsableCommand {
         let out = try JSONLWriter(path: output)
         let rejectsPath = rejects ?? (output == "-" ? "questions.rejects.jsonl" : output.replacingOccurrences(of: ".jsonl", with: ".rejects.jsonl"))
         let rej = try JSONLWriter(path: rejectsPath)
-        var options = RecordReader.Options()
-        options.schema = try JSONSchema(text: "{}")
-        var written = 0, rejected = 0
-        var seen = Set<String>()
-        for path in inputs {
-            let name = source ?? RecordReader.idStem(for: path)
-            var index = 0
-            try RecordReader(path: path, options: options).forEach({ line in
-                defer { index += 1 }
-                let o = try line.example().fields
-                switch QuestionImporter.record(o, format: fmt, source: name, index: index, license: license) {
-                case .success(var e):
-                    if seen.contains(e.id ?? "") { e.id = "\(name)-\(index)" }
-                    guard seen.insert(e.id ?? "").inserted else {
-                        try Reject(stage: "questions", reason: "id.duplicate", detail: "id \(e.id ?? "") appears twice", file: path,
-                                   line: line.line, offset: line.offset, payload: .record(Array(line.bytes))).jsonBytes.withUnsafeBytes { try rej.writeLine($0) }
-                        rejected += 1
-                        return
-                    }
-                    try out.write(e)
-                    written += 1
-                case .failure(let err):
-                    try Reject(stage: "questions", reason: err.reason, detail: err.detail, file: path, line: line.line,
-                               offset: line.offset, payload: .record(Array(line.bytes))).jsonBytes.withUnsafeBytes { try rej.writeLine($0) }
-                    rejected += 1
-                }
-            }, onReject: { r in
-                try r.jsonBytes.withUnsafeBytes { try rej.writeLine($0) }
-                rejected += 1
-            })
-        }
+        let counts = try QuestionImporter.importFiles(inputs, format: fmt, source: source, license: license, output: out, rejects: rej)
+        let (written, rejected) = (counts.written, counts.rejected)
         try out.finish()
         try rej.finish()
         Terminal.err("questions: \(written) records written to \(output), \(rejected) lines rejected (\(rejectsPath))")

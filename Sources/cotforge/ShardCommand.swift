@@ -71,18 +71,7 @@ struct ShardCommand: ParsableCommand {
         }
     }
 
-    static func stage(named name: String) -> (any Stage)? {
-        switch name {
-        case "format": return FormatStage()
-        case "answer": return AnswerCheckStage()
-        case "refusal": return RefusalStage()
-        case "repetition": return RepetitionStage()
-        case "pii": return PIIStage()
-        case "pii-drop": return PIIStage(drop: true)
-        case "dedup": return ExactDedupStage(fields: ["question"])
-        default: return nil
-        }
-    }
+    static func stage(named name: String) -> (any Stage)? { CurationStages.named(name) }
 
     func splits() throws -> [(name: String, fraction: Double)] {
         try splitSpecs.map { spec in

@@ -2,6 +2,7 @@ import ArgumentParser
 import Corpus
 import Foundation
 import Model
+import Recipes
 
 /// Options every stage command shares: where records come from and go to.
 struct StageIO: ParsableArguments {
@@ -259,10 +260,6 @@ struct DedupCommand: ParsableCommand {
         Terminal.err("dedup --near (\(o.bands) bands × \(o.rows) rows, \(o.ngram)-word shingles, threshold ≈ \(String(format: "%.2f", o.threshold))): \(counts[0].input) records in, \(counts[1].kept) kept, \(counts[1].droppedTotal + counts[0].droppedTotal) dropped (rejects: \(rejectsPath))")
         for c in counts { for (r, n) in c.dropped.sorted(by: { $0.value > $1.value }) { Terminal.err("  \(c.name): \(n) × \(r)") } }
     }
-}
-
-extension BPETokenizer: TokenCounter {
-    public func countTokens(_ text: String) -> Int { encode(text, addSpecial: false, parseSpecial: false).count }
 }
 
 struct RepetitionCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Corpus
 import Foundation
 import Model
+import Recipes
 import Train
 
 struct SteerCommand: ParsableCommand {
@@ -60,43 +61,27 @@ struct SteerExtractCommand: ParsableCommand {
 
     func run() throws {
         let path = try ModelStore.resolve(model)
-        let file = try GGUFFile(path: path)
-        let gen = try Generator(file, threads: threads)
-        let c = gen.model.config
-        let range = layers == "all" ? 1...(c.layers - 1) : GenerateCommand.parseRange(layers)!
-        guard range.upperBound < c.layers else { throw ValidationError("--layers \(layers): the model has blocks 0…\(c.layers - 1)") }
-        let blocks = range.filter { $0 >= 1 }
-        guard !blocks.isEmpty else { throw ValidationError("--layers \(layers) leaves only block 0, which llama.cpp never steers") }
-
-        let texts = try readQuestions(questions, limit: n).map { $0.question! }
-        let pairs = try texts.map { q in (long: try gen.promptTokens("\(q) \(long)", chat: gen.chatTemplate != nil),
-                                          short: try gen.promptTokens("\(q) \(short)", chat: gen.chatTemplate != nil)) }
-        Terminal.err("steer extract: \(pairs.count) questions × 2 prompts through \(path); blocks \(blocks.first!)–\(blocks.last!), \(method)")
+        let gen = try Generator(try GGUFFile(path: path), threads: threads)
+        let range = layers == "all" ? nil : GenerateCommand.parseRange(layers)!
+        let qs = try readQuestions(questions, limit: n)
+        Terminal.err("steer extract: \(qs.count) questions × 2 prompts through \(path), \(method)")
         let line = ProgressLine()
         let started = Date()
-        let (dirs, stats) = try DirectionExtraction.extract(model: gen.model, pairs: pairs, layers: blocks, method: DirectionMethod(rawValue: method)!) { done in
-            let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
-            line.update(String(format: "steer extract: %d/%d questions, ETA %@", done, pairs.count, GenerateCommand.formatDuration(Double(pairs.count - done) / rate)))
-        }
+        let identity = ModelIdentity(name: (path as NSString).lastPathComponent, sha256: try ModelStore.sha256(ofFile: path))
+        let r: SteerSteps.Extracted
+        do {
+            r = try SteerSteps.extract(generator: gen, model: identity, questions: qs, blocks: range, method: DirectionMethod(rawValue: method)!,
+                                       long: long, short: short) { p in
+                line.update("steer extract: \(p.done)/\(p.total) questions, ETA \(GenerateCommand.formatDuration(p.eta ?? .nan))")
+            }
+        } catch let e as RecipeError { throw ValidationError("--layers \(layers): \(e.message)") }
         line.finish()
-        try ControlVector(modelHint: c.architecture.rawValue, directions: dirs).write(to: output)
+        try r.vector.write(to: output)
+        var doc = r.doc
+        doc["questions"] = .string(questions)
         let statsPath = (output as NSString).deletingPathExtension + ".json"
-        let layerRows: [JSONValue] = stats.map { s in
-            .object(JSONObject([("layer", .int(s.layer)), ("norm", .number("\(s.norm)")), ("separation", .number("\(s.separation)")),
-                                ("agreement", .number("\(s.agreement)")), ("consistent", .int(s.consistent)), ("pairs", .int(s.pairs))]))
-        }
-        let doc = JSONObject([
-            ("model", .string((path as NSString).lastPathComponent)), ("model_sha256", .string(try ModelStore.sha256(ofFile: path))),
-            ("method", .string(method)), ("questions", .string(questions)), ("n", .int(pairs.count)),
-            ("long_instruction", .string(long)), ("short_instruction", .string(short)), ("position", .string("last prompt token")),
-            ("layers", .array(layerRows)),
-        ])
         try (JSONSerializer.string(.object(doc)) + "\n").write(toFile: statsPath, atomically: true, encoding: .utf8)
-        var table = ["block   norm   separation  agreement  long>short"]
-        for s in stats {
-            table.append(String(format: "%5d  %7.2f  %9.2f  %9.3f  %4d/%d", s.layer, s.norm, s.separation, s.agreement, s.consistent, s.pairs))
-        }
-        Terminal.out(table.joined(separator: "\n"))
+        Terminal.out(SteerSteps.table(r.layers))
         Terminal.err("steer extract: wrote \(output) and \(statsPath) in \(GenerateCommand.formatDuration(Date().timeIntervalSince(started)))")
     }
 }
@@ -192,21 +177,7 @@ struct SteerSampleCommand: ParsableCommand {
         let out = try JSONLWriter(path: output)
         for r in records { try out.write(r) }
         try out.finish()
-        // Per α: traces, median Len-R, accuracy against gold, mean reasoning tokens, traces cut at --max-tokens.
-        var table = ["     α  traces  median Len-R  accuracy  reasoning tokens  hit max"]
-        for a in alphaList {
-            let rs = records.filter { $0["gen"]?.objectValue?["steer"]?.objectValue?["alpha"] == .number("\(a)") }
-            let ratios = rs.compactMap { $0.lenRatio }.sorted()
-            let median = ratios.isEmpty ? Double.nan : ratios[ratios.count / 2]
-            let withGold = rs.filter { $0.gold != nil }
-            let correct = withGold.filter { r in r.pred.map { AnswerNormalizer.equivalent($0, r.gold!) } ?? false }.count
-            let tokens = rs.compactMap { $0["tokens"]?.objectValue?["reasoning"]?.intValue }
-            let cut = rs.filter { $0["gen"]?.objectValue?["stop_reason"]?.stringValue == "length" }.count
-            table.append(String(format: "%6@  %6d  %12.3f  %8@  %16.1f  %7d", "\(a)", rs.count, median,
-                                withGold.isEmpty ? "–" : String(format: "%.1f%%", 100 * Double(correct) / Double(withGold.count)),
-                                Double(tokens.reduce(0, +)) / Double(max(1, tokens.count)), cut))
-        }
-        Terminal.out(table.joined(separator: "\n"))
+        Terminal.out(AlphaTable(records).text)
         Terminal.err("steer sample: \(records.count) records written to \(output)")
     }
 }
@@ -276,56 +247,25 @@ struct SteerCalibrateCommand: ParsableCommand {
     func run() throws {
         let (path, gen, cv) = try steeredGenerator(model: model, vector: vector, threads: threads)
         let qs = try readQuestions(questions, limit: n)
-        var alphaList = Calibration.parseAlphas(alphas)!
-        if !alphaList.contains(0) { alphaList.insert(0, at: 0) }
-        alphaList.sort(by: >)
-        let sets = layers.isEmpty ? [cv.directions.keys.min()!...cv.directions.keys.max()!] : layers.map { GenerateCommand.parseRange($0)! }
-        var points: [CalibrationPoint] = []
+        var settings = SteerSteps.CalibrationSettings(alphas: Calibration.parseAlphas(alphas)!)
+        settings.layerSets = layers.map { GenerateCommand.parseRange($0)! }
+        settings.targets = targetValues!
+        settings.tolerance = tolerance
+        settings.maxCollapse = maxCollapse
+        settings.maxTokens = maxTokens
+        settings.batch = batch
         let line = ProgressLine()
-        for (si, set) in sets.enumerated() {
-            let dirs = cv.directions.filter { set.contains($0.key) }
-            guard !dirs.isEmpty else { throw ValidationError("--layers \(set.lowerBound)-\(set.upperBound) holds none of the vector's directions") }
-            let job = SelfSampling(alphas: alphaList, directions: dirs, samples: 1, sampler: SamplerSettings(), maxTokens: maxTokens,
-                                   instruction: Instruction.system2, batch: batch)
-            let records = try job.run(qs, generator: gen) { p in
-                line.update(String(format: "steer calibrate: layers %d-%d (%d/%d), %d/%d traces, %.1f tokens/s", set.lowerBound, set.upperBound,
-                                   si + 1, sets.count, p.finished, p.total, Double(p.generatedTokens) / max(p.seconds, 1e-9)))
+        let identity = ModelIdentity(name: (path as NSString).lastPathComponent, sha256: try ModelStore.sha256(ofFile: path))
+        let r: SteerSteps.Calibrated
+        do {
+            r = try SteerSteps.calibrate(generator: gen, model: identity, vector: cv, vectorName: (vector as NSString).lastPathComponent,
+                                         vectorSHA256: try ModelStore.sha256(ofFile: vector), questions: qs, settings: settings) { p in
+                line.update(String(format: "steer calibrate: %@, %d/%d traces, %.1f tokens/s", p.detail, p.done, p.total, p.tokensPerSecond ?? 0))
             }
-            for a in alphaList {
-                let label = "/a\(SelfSampling.alphaLabel(a))"
-                points.append(Calibration.point(records.filter { $0.id!.hasSuffix(label) }, layers: set, alpha: a))
-            }
-        }
+        } catch let e as RecipeError { throw ValidationError("--layers: \(e.message)") }
         line.finish()
-        let proposal = Calibration.propose(points, targets: targetValues!, tolerance: tolerance, maxCollapse: maxCollapse)
-        var table = ["layers    α        Len-R mean ± sd   accuracy  collapse  hit max"]
-        for p in points {
-            table.append(String(format: "%-8@ %6.2f   %10.3f ± %.3f   %8@  %7.0f%%  %6.0f%%", "\(p.layers.lowerBound)-\(p.layers.upperBound)" as NSString,
-                                p.alpha, p.meanLenR, p.stdLenR, (p.accuracy.map { String(format: "%.0f%%", 100 * $0) } ?? "–") as NSString,
-                                100 * p.collapse, 100 * p.hitMax))
-        }
-        Terminal.out(table.joined(separator: "\n"))
-        if let prop = proposal {
-            Terminal.out("proposed: layers \(prop.layers.lowerBound)-\(prop.layers.upperBound), α " + prop.alphas.map { "\($0)" }.joined(separator: ",")
-                         + " (mean Len-R " + prop.lenR.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")")
-        } else {
-            Terminal.out("proposed: nothing — no layer set kept accuracy and collapse within bounds")
-        }
-        func num(_ v: Double?) -> JSONValue { v.flatMap { $0.isFinite ? .double($0) : nil } ?? .null }
-        let rows: [JSONValue] = points.map { p in
-            .object(JSONObject([("layers", .array([.int(p.layers.lowerBound), .int(p.layers.upperBound)])), ("alpha", .number("\(p.alpha)")),
-                                ("traces", .int(p.traces)), ("len_r_mean", num(p.meanLenR)), ("len_r_std", num(p.stdLenR)),
-                                ("accuracy", num(p.accuracy)), ("collapse", .double(p.collapse)), ("hit_max", .double(p.hitMax))]))
-        }
-        var doc = JSONObject([("model", .string((path as NSString).lastPathComponent)), ("vector", .string((vector as NSString).lastPathComponent)),
-                              ("vector_sha256", .string(try ModelStore.sha256(ofFile: vector))), ("questions", .int(qs.count)),
-                              ("max_tokens", .int(maxTokens)), ("targets", .array(targetValues!.map { .double($0) })),
-                              ("tolerance", .double(tolerance)), ("max_collapse", .double(maxCollapse)), ("points", .array(rows))])
-        doc["proposal"] = proposal.map { p in
-            .object(JSONObject([("layers", .array([.int(p.layers.lowerBound), .int(p.layers.upperBound)])),
-                                ("alphas", .array(p.alphas.map { .number("\($0)") })), ("len_r", .array(p.lenR.map { .double($0) }))]))
-        } ?? .null
-        try (JSONSerializer.string(.object(doc)) + "\n").write(toFile: output, atomically: true, encoding: .utf8)
+        Terminal.out(SteerSteps.table(r))
+        try (JSONSerializer.string(.object(r.doc)) + "\n").write(toFile: output, atomically: true, encoding: .utf8)
         Terminal.err("steer calibrate: wrote \(output)")
     }
 }

@@ -81,3 +81,49 @@ public struct QuestionError: Error, Sendable, Equatable {
     public var detail: String
     public init(_ reason: String, _ detail: String) { self.reason = reason; self.detail = detail }
 }
+
+extension QuestionImporter {
+    /// How many lines of an import became questions and how many went to rejects.
+    public struct FileCounts: Sendable, Equatable {
+        public var written = 0
+        public var rejected = 0
+    }
+
+    /// Imports every line of `inputs` in `format`: a question record to `output`, or a reject
+    /// (file, line, offset, reason; the line kept) to `rejects`, so written + rejected is every
+    /// non-blank line. `source` names `source.name` (default: each file's stem); an id seen
+    /// twice becomes `<source>-<index>`, and if that repeats too the line is `id.duplicate`.
+    /// Throws `FileError` for unreadable files.
+    public static func importFiles(_ inputs: [String], format: QuestionFormat, source: String? = nil, license: String? = nil,
+                                   output: JSONLWriter, rejects: JSONLWriter) throws -> FileCounts {
+        var options = RecordReader.Options()
+        options.schema = try JSONSchema(text: "{}")
+        var counts = FileCounts()
+        var seen = Set<String>()
+        func reject(_ reason: String, _ detail: String, _ path: String, _ line: RecordLine) throws {
+            try Reject(stage: "questions", reason: reason, detail: detail, file: path, line: line.line, offset: line.offset,
+                       payload: .record(Array(line.bytes))).jsonBytes.withUnsafeBytes { try rejects.writeLine($0) }
+            counts.rejected += 1
+        }
+        for path in inputs {
+            let name = source ?? RecordReader.idStem(for: path)
+            var index = 0
+            try RecordReader(path: path, options: options).forEach({ line in
+                defer { index += 1 }
+                switch record(try line.example().fields, format: format, source: name, index: index, license: license) {
+                case .success(var e):
+                    if seen.contains(e.id ?? "") { e.id = "\(name)-\(index)" }
+                    guard seen.insert(e.id ?? "").inserted else { return try reject("id.duplicate", "id \(e.id ?? "") appears twice", path, line) }
+                    try output.write(e)
+                    counts.written += 1
+                case .failure(let err):
+                    try reject(err.reason, err.detail, path, line)
+                }
+            }, onReject: { r in
+                try r.jsonBytes.withUnsafeBytes { try rejects.writeLine($0) }
+                counts.rejected += 1
+            })
+        }
+        return counts
+    }
+}

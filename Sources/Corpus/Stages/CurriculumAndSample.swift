@@ -22,7 +22,7 @@ public final class CurriculumJob {
         return Double(r.reasoning?.unicodeScalars.count ?? 0)
     }
 
-    static func isBase(_ r: Example) -> Bool {
+    public static func isBase(_ r: Example) -> Bool {
         guard let steer = r["gen"]?.objectValue?["steer"] else { return true }
         if case .null = steer { return true }
         return steer.objectValue?["alpha"]?.doubleValue.map { $0 == 0 } ?? true

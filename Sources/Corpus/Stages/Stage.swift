@@ -19,3 +19,23 @@ public protocol Stage {
 public protocol TokenCounter: Sendable {
     func countTokens(_ text: String) -> Int
 }
+
+/// The single-pass curation stages that can be named (in `shard --stage` and recipe filters).
+public enum CurationStages {
+    public static let names = ["format", "answer", "refusal", "repetition", "pii", "pii-drop", "dedup"]
+
+    /// A fresh stage by name with its default settings; nil for an unknown name. `dedup` is
+    /// exact dedup on `question`.
+    public static func named(_ name: String) -> (any Stage)? {
+        switch name {
+        case "format": return FormatStage()
+        case "answer": return AnswerCheckStage()
+        case "refusal": return RefusalStage()
+        case "repetition": return RepetitionStage()
+        case "pii": return PIIStage()
+        case "pii-drop": return PIIStage(drop: true)
+        case "dedup": return ExactDedupStage(fields: ["question"])
+        default: return nil
+        }
+    }
+}

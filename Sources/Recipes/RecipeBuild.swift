@@ -1,0 +1,229 @@
+import Corpus
+import Foundation
+import Hashing
+import Model
+import Shards
+import Train
+
+/// `cotforge build RECIPE`: runs a recipe's steps in order — questions → steer extract →
+/// calibrate → sample → verify → curate (filters, dedup, decontamination) → pairs →
+/// curriculum → mix → shard (split, card, report) → exports — into `out/NAME`.
+///
+/// Each step writes its files under `out/NAME/work/STEP/` and, when complete, a marker
+/// `work/STEP.done.json` holding its fingerprint (its settings and its inputs' fingerprints)
+/// and its counts. A rerun skips every step whose marker matches, so a killed build resumes
+/// from the last completed step and gives the same output as an uninterrupted one; a step
+/// whose settings changed is rerun with everything after it.
+///
+/// Every generated trace ends in `data/` or `rejects/`: the record stages' counts and
+/// rejects go to the final shard build, which lists them in the manifest.
+public final class RecipeBuild {
+    public struct Options: Sendable {
+        /// Default: `out/NAME`.
+        public var outDir: String?
+        /// Discard the work and the complete dataset of an earlier build first.
+        public var overwrite = false
+        /// The command line, recorded in the manifest.
+        public var command: [String] = []
+        public init() {}
+    }
+
+    /// What happened, for the CLI to render.
+    public enum Event: Sendable {
+        case started(step: String, index: Int, count: Int)
+        case progress(step: String, StepProgress)
+        /// `summary` is a one-line account of the step's result.
+        case finished(step: String, seconds: Double, reused: Bool, summary: String)
+        /// A table or note worth showing in full (calibration table, per-α table).
+        case note(step: String, text: String)
+    }
+
+    /// Loads a model by name or path: its identity for records and an engine.
+    public typealias ModelLoader = @Sendable (_ name: String, _ threads: Int) throws -> (ModelIdentity, Generator)
+
+    public struct Result: Sendable {
+        public var outDir: String
+        public var manifest: JSONValue
+        public var seconds: Double
+        public var reusedSteps: [String]
+    }
+
+    public let recipe: Recipe
+    public let options: Options
+    let loadModel: ModelLoader
+
+    public init(recipe: Recipe, options: Options = Options(), loadModel: @escaping ModelLoader = RecipeBuild.loadGGUF) {
+        self.recipe = recipe; self.options = options; self.loadModel = loadModel
+    }
+
+    /// Resolves a model name (ModelStore) and loads the GGUF.
+    public static let loadGGUF: ModelLoader = { name, threads in
+        let path = try ModelStore.resolve(name)
+        let gen = try Generator(try GGUFFile(path: path), threads: threads)
+        return (ModelIdentity(name: (path as NSString).lastPathComponent, sha256: try ModelStore.sha256(ofFile: path)), gen)
+    }
+
+    var out: String { options.outDir ?? "out/\(recipe.name)" }
+    var work: String { out + "/work" }
+    let fm = FileManager.default
+
+    // State of one run.
+    var model: (ModelIdentity, Generator)?
+    var upstream: [StageCounts] = []
+    var upstreamRejects: [String] = []
+    var stepsJSON: [JSONValue] = []
+    var reused: [String] = []
+    var events: (Event) -> Void = { _ in }
+
+    /// Names of the steps this recipe runs, in order.
+    public var stepNames: [String] {
+        var s = ["questions"]
+        if recipe.extract != nil { s.append("extract") }
+        if recipe.calibrate != nil { s.append("calibrate") }
+        s.append("sample")
+        if recipe.verify != .none { s.append("verify") }
+        if !recipe.filters.isEmpty || recipe.dedupExact != nil || recipe.decontaminate != nil { s.append("curate") }
+        if recipe.pairs != nil { s.append("pairs") }
+        if recipe.curriculum != nil { s.append("curriculum") }
+        if recipe.mix != nil { s.append("mix") }
+        return s + ["shard"]
+    }
+
+    /// Runs (or resumes) the build. Throws `RecipeError` for unusable settings or folders,
+    /// and the errors of the libraries for unreadable inputs and models.
+    public func run(events: @escaping (Event) -> Void = { _ in }) throws -> Result {
+        self.events = events
+        let started = Date()
+        if options.overwrite {
+            try? fm.removeItem(atPath: work)
+            for f in ["manifest.json", "steer"] { try? fm.removeItem(atPath: "\(out)/\(f)") }
+        } else if fm.fileExists(atPath: out + "/manifest.json") && !fm.fileExists(atPath: work + "/shard.done.json") {
+            throw RecipeError("\(out) holds a dataset that no recipe build made here (manifest.json without work/)",
+                              hint: "pass --overwrite to replace it, or choose another --out")
+        }
+        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: out + "/steer", withIntermediateDirectories: true)
+        upstream = []; upstreamRejects = []; stepsJSON = []; reused = []
+
+        let names = stepNames
+        var index = 0
+        func begin(_ name: String) { events(.started(step: name, index: index, count: names.count)); index += 1 }
+
+        begin("questions")
+        var fp = try questionsStep()
+        if recipe.extract != nil { begin("extract"); fp = try extractStep(fp) }
+        let vectorFP = fp
+        var steering = try fixedSteering()
+        if recipe.calibrate != nil { begin("calibrate"); (fp, steering) = try calibrateStep(fp) }
+        begin("sample"); fp = try sampleStep(fp, vectorFP: vectorFP, steering: steering)
+        var pool = work + "/sample/traces.jsonl"
+        if recipe.verify != .none { begin("verify"); (fp, pool) = try verifyStep(fp, pool) }
+        if names.contains("curate") { begin("curate"); (fp, pool) = try curateStep(fp, pool) }
+        if let p = recipe.pairs {
+            begin("pairs")
+            (fp, pool) = try recordStep("pairs", fp, pool, settings: .string("\(p.pick.rawValue) \(p.seed)")) { input, output, rejects, _ in
+                try PairsJob(pick: p.pick, seed: p.seed).run(inputs: [input], output: output, rejects: rejects)
+            }
+        }
+        if let edges = recipe.curriculum {
+            begin("curriculum")
+            (fp, pool) = try recordStep("curriculum", fp, pool, settings: .array(edges.map { .double($0) })) { input, output, rejects, dir in
+                try CurriculumJob(edges: edges).run(inputs: [input], output: output, rejects: rejects, workDir: dir)
+            }
+        }
+        if let m = recipe.mix {
+            begin("mix")
+            (fp, pool) = try recordStep("mix", fp, pool, settings: .string("\(m.longWeight) \(m.seed)")) { input, output, rejects, dir in
+                try Self.mix(input, longWeight: m.longWeight, seed: m.seed, dir: dir, output: output, rejects: rejects)
+            }
+        }
+        begin("shard")
+        let manifest = try shardStep(pool, fp)
+        return Result(outDir: out, manifest: manifest, seconds: Date().timeIntervalSince(started), reusedSteps: reused)
+    }
+
+    // MARK: markers
+
+    /// A step's fingerprint: the SHA-256 of its settings and its input fingerprint.
+    func fingerprint(_ step: String, _ settings: JSONValue, _ input: String) -> String {
+        let doc = JSONValue.object(JSONObject([("step", .string(step)), ("version", .string(Cotforge.version)),
+                                               ("settings", settings), ("input", .string(input))]))
+        return SHA256.hex(of: Array(JSONSerializer.string(doc).utf8))
+    }
+
+    /// The marker of `step` when it matches `fp`.
+    func completed(_ step: String, _ fp: String) -> JSONObject? {
+        guard let data = fm.contents(atPath: "\(work)/\(step).done.json"), case .object(let o)? = try? JSONScanner.parse(data),
+              o["fingerprint"]?.stringValue == fp else { return nil }
+        return o
+    }
+
+    /// Records a finished step: its marker (written last, through a temporary name), its
+    /// counts joined to the record stages, and its entry in the manifest's `recipe.steps`.
+    func finish(_ step: String, _ fp: String, seconds: Double, counts: [StageCounts] = [], rejects: String? = nil,
+                info: JSONObject = JSONObject(), summary: String) throws {
+        var o = JSONObject([("step", .string(step)), ("fingerprint", .string(fp)), ("seconds", .double((seconds * 1000).rounded() / 1000))])
+        o["counts"] = .array(counts.map(\.json))
+        if let rejects { o["rejects"] = .string(rejects) }
+        o["info"] = .object(info)
+        o["summary"] = .string(summary)
+        let text = JSONSerializer.pretty(.object(o))
+        let path = "\(work)/\(step).done.json"
+        try text.write(toFile: path + ".tmp", atomically: false, encoding: .utf8)
+        guard rename(path + ".tmp", path) == 0 else { throw RecipeError("cannot write \(path)", hint: "check permissions and free space") }
+        try adopt(o, reused: false)
+    }
+
+    /// Takes a marker's counts, rejects and manifest entry into this run.
+    func adopt(_ o: JSONObject, reused wasReused: Bool) throws {
+        let step = o["step"]?.stringValue ?? "?"
+        for c in o["counts"]?.arrayValue ?? [] {
+            guard let c = c.objectValue, let name = c["name"]?.stringValue else { continue }
+            var s = StageCounts(name: name)
+            s.input = c["in"]?.intValue ?? 0
+            s.kept = c["kept"]?.intValue ?? 0
+            for (k, v) in c["dropped"]?.objectValue ?? JSONObject() { s.dropped[k] = v.intValue ?? 0 }
+            s.seconds = c["seconds"]?.doubleValue ?? 0
+            upstream.append(s)
+        }
+        if let r = o["rejects"]?.stringValue { upstreamRejects.append(work + "/" + r) }
+        var entry = JSONObject([("name", .string(step)), ("seconds", o["seconds"] ?? .null), ("reused", .bool(wasReused))])
+        for (k, v) in o["info"]?.objectValue ?? JSONObject() { entry[k] = v }
+        stepsJSON.append(.object(entry))
+        if wasReused { reused.append(step) }
+        events(.finished(step: step, seconds: o["seconds"]?.doubleValue ?? 0, reused: wasReused, summary: o["summary"]?.stringValue ?? ""))
+    }
+
+    /// Runs `body` unless the step's marker matches; returns the fingerprint.
+    func step(_ name: String, settings: JSONValue, input: String, _ body: (String) throws -> Void) throws -> String {
+        let fp = fingerprint(name, settings, input)
+        if let done = completed(name, fp) {
+            try adopt(done, reused: true)
+            return fp
+        }
+        let dir = "\(work)/\(name)"
+        try? fm.removeItem(atPath: dir)
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try body(fp)
+        return fp
+    }
+
+    func generator() throws -> (ModelIdentity, Generator) {
+        if let model { return model }
+        let m = try loadModel(recipe.model, recipe.threads)
+        model = m
+        return m
+    }
+
+    /// Reads question records (the first `limit`).
+    static func readRecords(_ path: String, limit: Int? = nil) throws -> [Example] {
+        var out: [Example] = []
+        var options = RecordReader.Options()
+        options.schema = try JSONSchema(text: "{}")
+        try RecordReader(path: path, options: options).forEach({ line in
+            if let limit, out.count >= limit { return }
+            out.append(try line.example())
+        }, onReject: { r in throw RecipeError("\(r.reason): \(r.detail ?? "")", file: path, line: r.line) })
+        return out
+    }
+}

@@ -1,0 +1,137 @@
+import Corpus
+import Foundation
+import Model
+import Shards
+import Testing
+import TestSupport
+import Train
+@testable import Recipes
+
+/// `cotforge build` end to end on a tiny random model built in code: every step runs, the
+/// dataset verifies, and a build interrupted after any step finishes to the same shards.
+@Suite struct RecipeBuildTests {
+    /// A 3-block random model over a byte-level tokenizer (256 bytes + 2 specials), no chat template.
+    static let loader: RecipeBuild.ModelLoader = { _, _ in
+        let config = LlamaConfig(architecture: .llama, layers: 3, width: 16, ffnWidth: 24, heads: 4, kvHeads: 2, vocabulary: 258, contextLength: 512)
+        let m = try TrainableLlama(config: config, tiedOutput: true, seed: 7)
+        let bytes = (0..<256).map { String(ByteLevel.character(for: UInt8($0))) }
+        let tok = try BPETokenizer(tokens: bytes + ["<|im_start|>", "<|im_end|>"], types: [Int32](repeating: 1, count: 256) + [3, 3],
+                                   merges: [], preTokenizer: .gpt2, bos: nil, eos: 257, addBOS: false)
+        return (ModelIdentity(name: "tiny.gguf", sha256: String(repeating: "0", count: 64)),
+                Generator(model: try m.engineModel(), tokenizer: tok, chatTemplate: nil))
+    }
+
+    static func recipe(_ extra: String = "", verify: String = "none") -> String {
+        """
+        name: tiny
+        questions:
+          generate: {count: 12, seed: 3, steps: 1-2}
+          heldout: {count: 4, seed: 99}
+        steer:
+          extract: {questions: 6, layers: 1-2}
+          calibrate: {questions: 3, alphas: [-4, -2], layers: ["1-2"], max_tokens: 6, tolerance: 1, max_collapse: 1, batch: 4}
+          # A random model's traces all run to max_tokens (Len-R 1 everywhere), so calibration
+          # proposes nothing but α = 0: fixed values override its proposal.
+          alphas: [0, -4, -2]
+          layers: 1-2
+        sample: {max_tokens: 6, batch: 5}
+        verify: {mode: \(verify)}
+        filters: [{length: {max: {"reasoning:chars": 400}}}]
+        decontaminate: {against: [heldout], n: 13, fields: [question]}
+        pairs: {pick: shortest}
+        curriculum: {edges: [0.9, 0.5]}
+        split: {validation: 0.25}
+        export: [jsonl, mds]
+        \(extra)
+        """
+    }
+
+    func build(_ text: String, in dir: TempDir, overwrite: Bool = false) throws -> (RecipeBuild.Result, [RecipeBuild.Event]) {
+        let r = try Recipe(text: text, path: dir.path + "/r.yaml")
+        var o = RecipeBuild.Options()
+        o.outDir = dir.path + "/out"
+        o.overwrite = overwrite
+        nonisolated(unsafe) var events: [RecipeBuild.Event] = []
+        let result = try RecipeBuild(recipe: r, options: o, loadModel: Self.loader).run { events.append($0) }
+        return (result, events)
+    }
+
+    /// SHA-256 of every shard in data/ and rejects/, by path.
+    func shardHashes(_ manifest: JSONValue) -> [String] {
+        let m = manifest.objectValue!
+        var files: [JSONValue] = []
+        for (_, s) in m["splits"]!.objectValue! { files += s.objectValue!["shards"]!.arrayValue! }
+        files += m["rejects"]!.objectValue!["shards"]!.arrayValue!
+        return files.map { "\($0.objectValue!["path"]!.stringValue!) \($0.objectValue!["sha256"]!.stringValue!)" }.sorted()
+    }
+
+    @Test func buildsVerifiesAndCountsEveryTrace() throws {
+        let dir = try TempDir()
+        let (result, events) = try build(Self.recipe(), in: dir)
+        let report = Verifier.verify(result.outDir)
+        #expect(report.problems.isEmpty, "\(report.problems)")
+        let m = try #require(result.manifest.objectValue)
+        let counts = try #require(m["counts"]?.objectValue)
+        // 12 questions × 3 α (0 and the two calibrated) → 36 traces, all accounted for.
+        let steps = m["recipe"]?.objectValue?["steps"]?.arrayValue?.compactMap { $0.objectValue?["name"]?.stringValue }
+        #expect(steps == ["questions", "extract", "calibrate", "sample", "curate", "pairs", "curriculum"])
+        let stages = m["stages"]!.arrayValue!.compactMap { $0.objectValue?["name"]?.stringValue }
+        #expect(stages.first == "sample" && stages.contains("length") && stages.contains("decontam") && stages.contains("pairs") && stages.last == "split")
+        #expect(counts["in"] == .int(36))
+        #expect(counts["kept"]!.intValue! + counts["dropped"]!.intValue! == 36)
+        // Pairs: two records (slow and fast) for every kept question.
+        let kept = counts["kept"]!.intValue!
+        #expect(kept > 0 && kept % 2 == 0, "kept \(kept): \(JSONSerializer.string(m["stages"]!))")
+        #expect(FileManager.default.fileExists(atPath: result.outDir + "/steer/vector.gguf"))
+        #expect(FileManager.default.fileExists(atPath: result.outDir + "/steer/calibration.json"))
+        #expect(FileManager.default.fileExists(atPath: result.outDir + "/mds/train/index.json"))
+        #expect(events.contains { if case .note(let s, _) = $0 { return s == "sample" } else { return false } })
+        // A second run finds every step done and leaves the dataset as it is.
+        let (again, _) = try build(Self.recipe(), in: dir)
+        #expect(again.reusedSteps == steps! + ["shard"])
+        #expect(shardHashes(again.manifest) == shardHashes(result.manifest))
+    }
+
+    /// Killed after any step (its marker and everything later gone, a half-written step
+    /// folder left behind), the rerun reuses what was done and ends with the same shards.
+    @Test func resumeGivesTheSameShardsAsAnUninterruptedBuild() throws {
+        let dir = try TempDir()
+        let (full, _) = try build(Self.recipe(), in: dir)
+        let expected = shardHashes(full.manifest)
+        let order = ["questions", "extract", "calibrate", "sample", "curate", "pairs", "curriculum"]
+        for (i, cut) in order.enumerated() where [1, 3, 5].contains(i) {
+            let fm = FileManager.default
+            for later in order[i...] { try? fm.removeItem(atPath: full.outDir + "/work/\(later).done.json") }
+            try fm.removeItem(atPath: full.outDir + "/manifest.json")
+            try? fm.removeItem(atPath: full.outDir + "/data")
+            try "half a line".write(toFile: full.outDir + "/work/\(cut)/partial.tmp", atomically: false, encoding: .utf8)
+            let (again, _) = try build(Self.recipe(), in: dir)
+            #expect(again.reusedSteps == Array(order[..<i]), "cut at \(cut)")
+            #expect(shardHashes(again.manifest) == expected, "cut at \(cut)")
+            #expect(Verifier.verify(again.outDir).problems.isEmpty)
+        }
+        // A changed setting reruns its step and every later one.
+        let (changed, _) = try build(Self.recipe().replacingOccurrences(of: "edges: [0.9, 0.5]", with: "edges: [0.8]"), in: dir)
+        #expect(changed.reusedSteps == Array(order.dropLast()))
+        #expect(Verifier.verify(changed.outDir).problems.isEmpty)
+    }
+
+    /// Gold verification drops what does not match and keeps the per-α counts; consensus
+    /// runs without gold.
+    @Test func verificationModes() throws {
+        for mode in ["gold", "consensus"] {
+            let dir = try TempDir()
+            let text = Self.recipe(verify: mode).replacingOccurrences(of: "pairs: {pick: shortest}\n", with: "")
+                .replacingOccurrences(of: "curriculum: {edges: [0.9, 0.5]}\n", with: "")
+            let (result, _) = try build(text, in: dir)
+            #expect(Verifier.verify(result.outDir).problems.isEmpty, "\(mode)")
+            let m = result.manifest.objectValue!
+            let stageNames = m["stages"]!.arrayValue!.compactMap { $0.objectValue?["name"]?.stringValue }
+            #expect(stageNames.contains(mode == "gold" ? "answer" : "consensus"), "\(stageNames)")
+            // Every kept record's answer equals its gold (gold mode) or the consensus (then gold).
+            for line in try RecipeBuild.readRecords(result.outDir + "/work/verify/out.jsonl") {
+                #expect(line.pred.map { AnswerNormalizer.equivalent($0, line.gold ?? "") } ?? false)
+            }
+        }
+    }
+}
