@@ -17,6 +17,6 @@ struct CotforgeCommand: ParsableCommand {
           cotforge model info smollm2
         """,
         version: Cotforge.version,
-        subcommands: [BuildCommand.self, ShardCommand.self, VerifyCommand.self, InspectCommand.self, AnswerCommand.self, FormatCommand.self, LengthCommand.self, RepetitionCommand.self, RefusalCommand.self, PIICommand.self, DedupCommand.self, DecontaminateCommand.self, CurriculumCommand.self, ConsensusCommand.self, PairsCommand.self, MixCommand.self, SampleCommand.self, ExportCommand.self, ImportCommand.self, ReportCommand.self, ModelCommand.self, GenerateCommand.self, TrainCommand.self, EvalCommand.self, QuestionsCommand.self, SteerCommand.self, SchemaCommand.self, VersionCommand.self]
+        subcommands: [BuildCommand.self, ShardCommand.self, VerifyCommand.self, InspectCommand.self, AnswerCommand.self, FormatCommand.self, LengthCommand.self, RepetitionCommand.self, RefusalCommand.self, PIICommand.self, DedupCommand.self, DecontaminateCommand.self, CurriculumCommand.self, ConsensusCommand.self, PairsCommand.self, MixCommand.self, SampleCommand.self, ExportCommand.self, ImportCommand.self, ReportCommand.self, ModelCommand.self, GenerateCommand.self, TrainCommand.self, EvalCommand.self, QuestionsCommand.self, SteerCommand.self, SafetyCommand.self, DataCommand.self, SchemaCommand.self, VersionCommand.self]
     )
 }

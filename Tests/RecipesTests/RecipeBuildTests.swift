@@ -10,13 +10,14 @@ import Train
 /// `cotforge build` end to end on a tiny random model built in code: every step runs, the
 /// dataset verifies, and a build interrupted after any step finishes to the same shards.
 @Suite struct RecipeBuildTests {
-    /// A 3-block random model over a byte-level tokenizer (256 bytes + 2 specials), no chat template.
+    /// A 3-block random model over a byte-level tokenizer of the 128 ASCII bytes + 2 specials
+    /// (so whatever it generates is text), no chat template.
     static let loader: RecipeBuild.ModelLoader = { _, _ in
-        let config = LlamaConfig(architecture: .llama, layers: 3, width: 16, ffnWidth: 24, heads: 4, kvHeads: 2, vocabulary: 258, contextLength: 512)
+        let config = LlamaConfig(architecture: .llama, layers: 3, width: 16, ffnWidth: 24, heads: 4, kvHeads: 2, vocabulary: 130, contextLength: 512)
         let m = try TrainableLlama(config: config, tiedOutput: true, seed: 7)
-        let bytes = (0..<256).map { String(ByteLevel.character(for: UInt8($0))) }
-        let tok = try BPETokenizer(tokens: bytes + ["<|im_start|>", "<|im_end|>"], types: [Int32](repeating: 1, count: 256) + [3, 3],
-                                   merges: [], preTokenizer: .gpt2, bos: nil, eos: 257, addBOS: false)
+        let bytes = (0..<128).map { String(ByteLevel.character(for: UInt8($0))) }
+        let tok = try BPETokenizer(tokens: bytes + ["<|im_start|>", "<|im_end|>"], types: [Int32](repeating: 1, count: 128) + [3, 3],
+                                   merges: [], preTokenizer: .gpt2, bos: nil, eos: 129, addBOS: false)
         return (ModelIdentity(name: "tiny.gguf", sha256: String(repeating: "0", count: 64)),
                 Generator(model: try m.engineModel(), tokenizer: tok, chatTemplate: nil))
     }

