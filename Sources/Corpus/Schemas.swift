@@ -236,9 +236,9 @@ public enum Schemas {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "urn:cotforge:schema:recipe:1",
   "title": "cotforge recipe",
-  "description": "The steps of `cotforge build`: questions -> steer (extract, calibrate) -> sample -> verify -> filters, dedup, decontaminate -> pairs -> curriculum -> mix -> split -> export. Paths are relative to the recipe file.",
+  "description": "The steps of `cotforge build`: questions -> steer (extract, calibrate) -> sample -> verify -> filters, dedup, decontaminate -> pairs -> curriculum -> mix -> split -> export; or, with safety instead of questions: safety prompts -> K responses per decoding mode -> judge -> select -> filters -> split -> export. Paths are relative to the recipe file.",
   "type": "object",
-  "required": ["name", "questions"],
+  "required": ["name"],
   "additionalProperties": false,
   "properties": {
     "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$", "description": "The dataset's name; output goes to out/NAME unless --out says otherwise."},
@@ -267,6 +267,42 @@ public enum Schemas {
           }
         },
         "heldout": {"$ref": "#/$defs/generate"}
+      }
+    },
+    "safety": {
+      "type": "object",
+      "required": ["prompts"],
+      "additionalProperties": false,
+      "description": "A SafeChain-style safety set: K responses per prompt and decoding mode, judged, prompts kept when enough responses are safe.",
+      "properties": {
+        "prompts": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "data": {"type": "string", "description": "A known data set (strongreject), fetched with its pinned SHA-256."},
+              "path": {"type": "string"},
+              "format": {"enum": ["strongreject", "wildjailbreak", "generic"]},
+              "prompt_column": {"type": "string"},
+              "label_column": {"type": "string"},
+              "label": {"type": "string"},
+              "category_column": {"type": "string"},
+              "limit": {"type": "integer", "minimum": 1}
+            }
+          }
+        },
+        "modes": {"type": "array", "items": {"type": "string", "pattern": "^(default|zerothink|lessthink|morethink(:[0-9]+)?)$"}},
+        "samples": {"type": "integer", "minimum": 1},
+        "temperature": {"type": "number", "minimum": 0},
+        "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+        "seed": {"type": "integer", "minimum": 0},
+        "max_tokens": {"type": "integer", "minimum": 1},
+        "batch": {"type": "integer", "minimum": 1},
+        "template": {"type": "boolean", "description": "Ask for the thought in <think> tags (for models that do not write them; default true)."},
+        "judge": {"enum": ["refusal"]},
+        "min_safe": {"type": "integer", "minimum": 1},
+        "keep_all": {"type": "boolean"}
       }
     },
     "steer": {

@@ -66,6 +66,28 @@ public struct Recipe: Sendable {
         public var n = 8
     }
 
+    /// A SafeChain-style safety set: prompt sources, decoding modes, K, the judge, selection.
+    public struct Safety: Sendable {
+        public struct Source: Sendable, Equatable {
+            /// A known data name (fetched), or nil when `path` is given.
+            public var data: String?
+            public var path: String?
+            public var format: SafetyFormat
+            public var limit: Int?
+        }
+        public var sources: [Source] = []
+        public var modes: [DecodingMode] = [.standard]
+        public var samples = 5
+        public var temperature: Float = 0.6
+        public var topP = 0.95
+        public var seed: UInt64 = 0
+        public var maxTokens = 256
+        public var batch = 8
+        public var template = true
+        public var minSafe: Int? = nil
+        public var keepAll = false
+    }
+
     /// The file it came from and the SHA-256 of its bytes.
     public var path: String
     public var sha256: String
@@ -75,8 +97,11 @@ public struct Recipe: Sendable {
     public var model = "smollm2"
     public var threads = 1
     public var license = "other"
-    public var questions: Questions
+    /// The question source of a self-sampling recipe (nil for a safety recipe).
+    public var questions: Questions?
     public var heldout: Generate?
+    /// The safety section of a SafeChain-style recipe (nil for a self-sampling recipe).
+    public var safety: Safety? = nil
     public var extract: Extract? = nil
     /// A control vector given by path instead of extracted.
     public var vectorPath: String? = nil
@@ -117,7 +142,8 @@ public struct Recipe: Sendable {
         }
         let schema = try JSONSchema(text: Schemas.recipe)
         if let v = schema.validate(yaml.value) {
-            let key = v.path
+            // The validator writes array positions as [i]; recipe errors use dotted paths.
+            let key = v.path.replacingOccurrences(of: "[", with: ".").replacingOccurrences(of: "]", with: "")
             throw fail(v.message, key, hint: v.code == "schema.additional" ? "this key is not part of a recipe (see schemas/recipe.schema.json)" : nil)
         }
         guard case .object(let root) = yaml.value else { throw fail("a recipe is a mapping", "") }
@@ -159,18 +185,59 @@ public struct Recipe: Sendable {
         threads = root["threads"]?.intValue ?? 1
         license = root["license"]?.stringValue ?? "other"
 
-        let q = root["questions"]!.objectValue!
-        switch (q["generate"]?.objectValue, q["import"]?.objectValue) {
-        case (let g?, nil): questions = .generate(try generate(g, "questions.generate"))
-        case (nil, let i?):
-            let paths = (i["path"]!.stringValue.map { [$0] } ?? i["path"]!.arrayValue!.compactMap(\.stringValue)).map(resolve)
-            let answer: String? = i["answer_field"].map { $0.stringValue } ?? "answer"
-            let fmt = QuestionFormat.named(i["format"]!.stringValue!, question: i["question_field"]?.stringValue ?? "question", answer: answer)!
-            questions = .importFiles(Import(paths: paths, format: fmt, source: i["source"]?.stringValue, license: i["license"]?.stringValue,
-                                            limit: i["limit"]?.intValue))
-        default: throw fail("give exactly one of generate or import", "questions")
+        switch (root["questions"]?.objectValue, root["safety"]?.objectValue) {
+        case (let q?, nil):
+            switch (q["generate"]?.objectValue, q["import"]?.objectValue) {
+            case (let g?, nil): questions = .generate(try generate(g, "questions.generate"))
+            case (nil, let i?):
+                let paths = (i["path"]!.stringValue.map { [$0] } ?? i["path"]!.arrayValue!.compactMap(\.stringValue)).map(resolve)
+                let answer: String? = i["answer_field"].map { $0.stringValue } ?? "answer"
+                let fmt = QuestionFormat.named(i["format"]!.stringValue!, question: i["question_field"]?.stringValue ?? "question", answer: answer)!
+                questions = .importFiles(Import(paths: paths, format: fmt, source: i["source"]?.stringValue, license: i["license"]?.stringValue,
+                                                limit: i["limit"]?.intValue))
+            default: throw fail("give exactly one of generate or import", "questions")
+            }
+            heldout = try q["heldout"]?.objectValue.map { try generate($0, "questions.heldout") }
+        case (nil, let sf?):
+            var x = Safety()
+            for (i, p) in (sf["prompts"]?.arrayValue ?? []).compactMap(\.objectValue).enumerated() {
+                let key = "safety.prompts.\(i)"
+                let data = p["data"]?.stringValue, path = p["path"]?.stringValue.map(resolve)
+                guard (data == nil) != (path == nil) else { throw fail("give data (a known set) or path, not both", key) }
+                if let data, DataStore.data(named: data) == nil {
+                    throw fail("unknown data set \(data)", key + ".data", hint: "known: " + DataStore.known.map(\.name).joined(separator: ", "))
+                }
+                let format: SafetyFormat
+                switch p["format"]?.stringValue ?? (data != nil ? "strongreject" : "generic") {
+                case "strongreject": format = .strongreject
+                case "wildjailbreak": format = .wildjailbreak
+                default:
+                    guard p["label_column"] != nil || p["label"] != nil else { throw fail("a generic source needs label_column or label", key) }
+                    format = .generic(prompt: p["prompt_column"]?.stringValue ?? "prompt", label: p["label_column"]?.stringValue,
+                                      category: p["category_column"]?.stringValue, defaultLabel: p["label"]?.stringValue)
+                }
+                x.sources.append(Safety.Source(data: data, path: path, format: format, limit: p["limit"]?.intValue))
+            }
+            guard !x.sources.isEmpty else { throw fail("needs at least one prompt source", "safety.prompts") }
+            if let ms = sf["modes"]?.arrayValue { x.modes = ms.compactMap { $0.stringValue.flatMap(DecodingMode.parse) } }
+            x.samples = sf["samples"]?.intValue ?? 5
+            x.temperature = Float(sf["temperature"]?.doubleValue ?? 0.6)
+            x.topP = sf["top_p"]?.doubleValue ?? 0.95
+            x.seed = UInt64(sf["seed"]?.intValue ?? 0)
+            x.maxTokens = sf["max_tokens"]?.intValue ?? 256
+            x.batch = sf["batch"]?.intValue ?? 8
+            x.template = sf["template"]?.boolValue ?? true
+            x.minSafe = sf["min_safe"]?.intValue
+            x.keepAll = sf["keep_all"]?.boolValue ?? false
+            if x.samples > 1 && x.temperature == 0 { throw fail("samples > 1 needs temperature > 0", "safety.samples") }
+            if let m = x.minSafe, m > x.samples { throw fail("min_safe \(m) is more than samples \(x.samples)", "safety.min_safe") }
+            safety = x
+            for k in ["steer", "sample", "verify", "pairs", "curriculum"] where root[k] != nil {
+                throw fail("a safety recipe has no \(k) step", k, hint: "build the math set with its own recipe")
+            }
+        default: throw fail("give questions (self-sampling) or safety (a safety set), not both", "")
         }
-        heldout = try q["heldout"]?.objectValue.map { try generate($0, "questions.heldout") }
+
 
         if let st = root["steer"]?.objectValue {
             if let e = st["extract"]?.objectValue {

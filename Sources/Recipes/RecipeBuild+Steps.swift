@@ -36,7 +36,7 @@ extension RecipeBuild {
             let dir = work + "/questions"
             var info = JSONObject()
             var summary: String
-            switch recipe.questions {
+            switch recipe.questions! {
             case .generate(let g):
                 let gen = WordProblemGenerator(seed: g.seed, steps: g.steps, difficulty: g.difficulty)
                 let w = try JSONLWriter(path: questionsPath)
@@ -220,7 +220,7 @@ extension RecipeBuild {
 
     /// A stage over the record pool: `body` reads `input` and writes `output` and `rejects`;
     /// returns the new fingerprint and pool.
-    func recordStep(_ name: String, _ input: String, _ pool: String, settings: JSONValue,
+    func recordStep(_ name: String, _ input: String, _ pool: String, settings: JSONValue, extraInfo: () -> JSONObject = { JSONObject() },
                     _ body: (_ input: String, _ output: JSONLWriter, _ rejects: JSONLWriter, _ dir: String) throws -> [StageCounts]) throws -> (String, String) {
         let outPath = "\(work)/\(name)/out.jsonl"
         let fp = try step(name, settings: settings, input: input) { fp in
@@ -237,6 +237,7 @@ extension RecipeBuild {
             if reasons.count > 4 { reasons = Array(reasons.prefix(4)) + ["…"] }
             var info = JSONObject([("in", .int(input)), ("kept", .int(kept))])
             if name == "verify" || name == "pairs" { info["per_alpha_kept"] = AlphaTable.counts(outPath) }
+            for (k, v) in extraInfo() { info[k] = v }
             try finish(name, fp, seconds: seconds, counts: counts, rejects: "\(name)/rejects.jsonl", info: info,
                        summary: "\(input) in, \(kept) kept" + (reasons.isEmpty ? "" : " (dropped: " + reasons.joined(separator: ", ") + ")"))
         }

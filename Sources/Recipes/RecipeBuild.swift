@@ -77,6 +77,8 @@ public final class RecipeBuild {
 
     /// Names of the steps this recipe runs, in order.
     public var stepNames: [String] {
+        let curates = !recipe.filters.isEmpty || recipe.dedupExact != nil || recipe.decontaminate != nil
+        if recipe.safety != nil { return ["prompts", "safety-sample", "judge", "select"] + (curates ? ["curate"] : []) + (recipe.mix != nil ? ["mix"] : []) + ["shard"] }
         var s = ["questions"]
         if recipe.extract != nil { s.append("extract") }
         if recipe.calibrate != nil { s.append("calibrate") }
@@ -109,6 +111,20 @@ public final class RecipeBuild {
         var index = 0
         func begin(_ name: String) { events(.started(step: name, index: index, count: names.count)); index += 1 }
 
+        if recipe.safety != nil {
+            begin("prompts"); var fp = try promptsStep()
+            begin("safety-sample"); fp = try safetySampleStep(fp)
+            var pool = work + "/safety-sample/responses.jsonl"
+            begin("judge")
+            (fp, pool) = try recordStep("judge", fp, pool, settings: .string("refusal")) { input, output, rejects, _ in
+                try StageRunner(stages: [RefusalJudgeStage()]).run(inputs: [input], output: output, rejects: rejects).counts
+            }
+            begin("select"); (fp, pool) = try selectStep(fp, pool)
+            if names.contains("curate") { begin("curate"); (fp, pool) = try curateStep(fp, pool) }
+            begin("shard")
+            let manifest = try shardStep(pool, fp)
+            return Result(outDir: out, manifest: manifest, seconds: Date().timeIntervalSince(started), reusedSteps: reused)
+        }
         begin("questions")
         var fp = try questionsStep()
         if recipe.extract != nil { begin("extract"); fp = try extractStep(fp) }

@@ -43,7 +43,7 @@ public protocol ReportSection: Sendable {
 /// `out/NAME/report.html`: one self-contained page (inline SVG and CSS, no script, no
 /// network — its Content-Security-Policy forbids loading anything) that shows what a build did.
 public enum Report {
-    public static let standardSections: [any ReportSection] = [OverviewSection(), RecipeStepsSection(), FunnelSection(), SteeringSection(), LengthSection(), TrainingSection(), EvaluationSection(), FilesSection()]
+    public static let standardSections: [any ReportSection] = [OverviewSection(), RecipeStepsSection(), FunnelSection(), SteeringSection(), SafetySection(), LengthSection(), TrainingSection(), EvaluationSection(), FilesSection()]
 
     public static func render(_ dataset: ReportDataset, sections: [any ReportSection] = standardSections) -> String {
         let shown = sections.compactMap { s in s.html(dataset).map { (s, $0) } }

@@ -129,3 +129,39 @@ def test_killed_build_resumes_to_the_same_shards(recipe):
     assert "done earlier" in p.stderr
     assert run("verify", out).returncode == 0
     assert shard_hashes(out) == shard_hashes(full)
+
+
+SAFETY_RECIPE = """
+name: tiny-safety
+model: smollm2
+safety:
+  prompts:
+    - {data: strongreject, limit: 2}
+    - {path: BENIGN, format: generic, label_column: label, category_column: category, limit: 2}
+  modes: [default, zerothink]
+  samples: 2
+  max_tokens: 24
+  batch: 8
+  min_safe: 1
+split: {validation: 0.5, seed: 3}
+"""
+
+
+def test_safety_recipe_builds_from_strongreject(recipe):
+    work, _ = recipe
+    path = work / "safety.yaml"
+    path.write_text(SAFETY_RECIPE.replace("BENIGN", str(ROOT / "datasets" / "seed" / "benign-lookalike.jsonl")))
+    out = work / "safety"
+    run("build", path, "--out", out)
+    assert run("verify", out).returncode == 0
+    m = json.loads((out / "manifest.json").read_text())
+    schema("manifest").validate(m)
+    assert m["counts"]["in"] == 4 * 2 * 2  # 4 prompts × 2 modes × K
+    select = next(s for s in m["recipe"]["steps"] if s["name"] == "select")
+    by_mode = select["metrics"]["by_mode"]
+    assert set(by_mode) == {"default", "zerothink"}
+    assert all(v["prompts"] == 2 and v["benign_responses"] == 4 for v in by_mode.values())
+    rejects = [json.loads(l) for l in __import__("zstandard").ZstdDecompressor().decompress(
+        (out / m["rejects"]["shards"][0]["path"]).read_bytes()).decode().splitlines()] if m["rejects"]["shards"] else []
+    assert len(rejects) == m["counts"]["dropped"]
+    assert all(r["reason"].startswith(("safety.", "repetition.")) for r in rejects)

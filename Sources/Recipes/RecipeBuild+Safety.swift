@@ -1,0 +1,94 @@
+import Corpus
+import Foundation
+import Model
+
+/// The steps of a safety recipe: prompts → K responses per decoding mode → judge → select.
+extension RecipeBuild {
+    var promptsPath: String { work + "/prompts/prompts.jsonl" }
+
+    func promptsStep() throws -> String {
+        let sf = recipe.safety!
+        var settings = JSONObject([("prompts", recipe.document.objectValue?["safety"]?.objectValue?["prompts"] ?? .null)])
+        settings["files"] = .array(sf.sources.compactMap(\.path).map { p in
+            let a = try? fm.attributesOfItem(atPath: p)
+            return .string("\(p) \(a?[.size] as? Int ?? -1) \((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)")
+        })
+        return try step("prompts", settings: .object(settings), input: "") { fp in
+            let started = Date()
+            let dir = work + "/prompts"
+            let out = try JSONLWriter(path: promptsPath), rej = try JSONLWriter(path: dir + "/rejects.jsonl")
+            var rows: [JSONValue] = []
+            var total = 0, rejected = 0
+            for (i, src) in sf.sources.enumerated() {
+                let path: String
+                if let name = src.data {
+                    path = try DataStore.fetch(name) { e in
+                        if case .downloading(let pkg) = e { events(.note(step: "prompts", text: "prompts: downloading \(pkg) with pip…")) }
+                    }
+                } else {
+                    path = src.path!
+                    guard fm.fileExists(atPath: path) else {
+                        throw RecipeError("cannot read \(path)", file: recipe.path, key: "safety.prompts.\(i).path", hint: "give a CSV, TSV or JSONL file, relative to the recipe")
+                    }
+                }
+                let tmp = try JSONLWriter(path: "\(dir)/source-\(i).jsonl")
+                let c = try SafetyImporter.importFile(path, format: src.format, source: src.data, license: src.data.flatMap { DataStore.data(named: $0)?.license },
+                                                      output: tmp, rejects: rej)
+                try tmp.finish()
+                let kept = try Self.readRecords("\(dir)/source-\(i).jsonl", limit: src.limit)
+                for e in kept { try out.write(e) }
+                total += kept.count; rejected += c.rejected
+                rows.append(.object(JSONObject([("source", .string(src.data ?? (path as NSString).lastPathComponent)), ("prompts", .int(kept.count)),
+                                                ("read", .int(c.written)), ("rejected", .int(c.rejected))])))
+            }
+            try out.finish(); try rej.finish()
+            guard total > 0 else { throw RecipeError("no prompt could be imported (see \(dir)/rejects.jsonl)", file: recipe.path, key: "safety.prompts") }
+            try finish("prompts", fp, seconds: Date().timeIntervalSince(started), info: JSONObject([("prompts", .int(total)), ("sources", .array(rows))]),
+                       summary: "\(total) prompts from \(sf.sources.count) source(s)" + (rejected > 0 ? ", \(rejected) rows rejected into work/prompts/rejects.jsonl" : ""))
+        }
+    }
+
+    func safetySampleStep(_ input: String) throws -> String {
+        let sf = recipe.safety!
+        var settings = recipe.document.objectValue?["safety"]?.objectValue ?? JSONObject()
+        settings["prompts"] = nil
+        settings["model"] = .string(recipe.model)
+        return try step("safety-sample", settings: .object(settings), input: input) { fp in
+            let started = Date()
+            let (id, gen) = try generator()
+            let qs = try Self.readRecords(promptsPath)
+            var job = SafetySampling()
+            job.modes = sf.modes
+            job.samples = sf.samples
+            job.sampler = SamplerSettings(temperature: sf.temperature, topP: sf.temperature > 0 ? sf.topP : 1, seed: sf.seed)
+            job.maxTokens = sf.maxTokens
+            job.batch = sf.batch
+            job.template = sf.template ? SafetySampling.thinkTemplate : nil
+            job.genBase = JSONObject([("model", .string(id.name)), ("model_sha256", .string(id.sha256))])
+            let records = try job.run(qs, generator: gen) { p in
+                events(.progress(step: "safety-sample", SteerSteps.tracesProgress(p, maxTokens: sf.maxTokens)))
+            }
+            let w = try JSONLWriter(path: work + "/safety-sample/responses.jsonl")
+            for r in records { try w.write(r) }
+            try w.finish()
+            var c = StageCounts(name: "safety-sample")
+            for _ in records { c.keep() }
+            c.seconds = Date().timeIntervalSince(started)
+            try finish("safety-sample", fp, seconds: c.seconds, counts: [c],
+                       info: JSONObject([("responses", .int(records.count)), ("prompts", .int(qs.count)),
+                                         ("modes", .array(sf.modes.map { .string($0.description) })), ("samples", .int(sf.samples))]),
+                       summary: "\(records.count) responses (\(qs.count) prompts × \(sf.modes.count) modes × \(sf.samples))")
+        }
+    }
+
+    func selectStep(_ input: String, _ pool: String) throws -> (String, String) {
+        let sf = recipe.safety!
+        let job = SafetySelectionJob(minSafe: sf.minSafe, keepAll: sf.keepAll, seed: sf.seed &+ 1)
+        return try recordStep("select", input, pool, settings: .string("\(sf.minSafe.map(String.init) ?? "all") \(sf.keepAll)"),
+                              extraInfo: { JSONObject([("metrics", job.metricsJSON)]) }) { input, output, rejects, _ in
+            let counts = try job.run(inputs: [input], output: output, rejects: rejects)
+            events(.note(step: "select", text: SafetyTable.text(byMode: job.byMode, byCategory: job.byCategory)))
+            return counts
+        }
+    }
+}
