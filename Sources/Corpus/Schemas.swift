@@ -300,7 +300,24 @@ public enum Schemas {
         "max_tokens": {"type": "integer", "minimum": 1},
         "batch": {"type": "integer", "minimum": 1},
         "template": {"type": "boolean", "description": "Ask for the thought in <think> tags (for models that do not write them; default true)."},
-        "judge": {"enum": ["refusal"]},
+        "judge": {
+          "type": ["string", "object"],
+          "pattern": "^(builtin|refusal)$",
+          "description": "builtin (refusal and compliance detectors; the default), refusal (a harmful prompt must be refused), {http: {url, model, api_key_env, timeout, retries, concurrency}} (an OpenAI-compatible Llama Guard-style server) or {command: [program, args...]} (reads JSON Lines, writes {id, safe} lines).",
+          "additionalProperties": false,
+          "properties": {
+            "http": {
+              "type": "object",
+              "required": ["url", "model"],
+              "additionalProperties": false,
+              "properties": {
+                "url": {"type": "string"}, "model": {"type": "string"}, "api_key_env": {"type": "string"},
+                "timeout": {"type": "number", "minimum": 0}, "retries": {"type": "integer", "minimum": 0}, "concurrency": {"type": "integer", "minimum": 1}
+              }
+            },
+            "command": {"type": "array", "items": {"type": "string"}}
+          }
+        },
         "min_safe": {"type": "integer", "minimum": 1},
         "keep_all": {"type": "boolean"}
       }

@@ -86,6 +86,32 @@ public struct Recipe: Sendable {
         public var template = true
         public var minSafe: Int? = nil
         public var keepAll = false
+        public var judge = JudgeSpec.builtin
+    }
+
+    /// Which safety judge a recipe uses.
+    public enum JudgeSpec: Sendable, Equatable {
+        /// Refusal and compliance detectors: a harmful prompt's response is unsafe when it complies.
+        case builtin
+        /// The refusal detector alone: a harmful prompt's response is safe only when it refuses.
+        case refusal
+        case http(url: String, model: String, apiKeyEnv: String?, timeout: Double, retries: Int, concurrency: Int)
+        case command([String])
+
+        /// The judge itself (an HTTP judge's key is read from its environment variable now).
+        public func make() throws -> any SafetyJudge {
+            switch self {
+            case .builtin: return RefusalJudge(compliance: true)
+            case .refusal: return RefusalJudge()
+            case .http(let url, let model, let keyEnv, let timeout, let retries, let concurrency):
+                guard let u = URL(string: url), u.scheme == "http" || u.scheme == "https" else { throw RecipeError("\(url) is not an http(s) URL") }
+                var j = HTTPJudge(url: u, model: model)
+                j.timeout = timeout; j.retries = retries; j.concurrency = concurrency
+                if let keyEnv { j.apiKey = ProcessInfo.processInfo.environment[keyEnv] }
+                return j
+            case .command(let c): return CommandJudge(command: c)
+            }
+        }
     }
 
     /// The file it came from and the SHA-256 of its bytes.
@@ -229,6 +255,19 @@ public struct Recipe: Sendable {
             x.template = sf["template"]?.boolValue ?? true
             x.minSafe = sf["min_safe"]?.intValue
             x.keepAll = sf["keep_all"]?.boolValue ?? false
+            if let j = sf["judge"] {
+                if j.stringValue == "refusal" { x.judge = .refusal }
+                else if j.stringValue == "builtin" { x.judge = .builtin }
+                else if let h = j.objectValue?["http"]?.objectValue {
+                    x.judge = .http(url: h["url"]!.stringValue!, model: h["model"]!.stringValue!, apiKeyEnv: h["api_key_env"]?.stringValue,
+                                    timeout: h["timeout"]?.doubleValue ?? 30, retries: h["retries"]?.intValue ?? 3, concurrency: h["concurrency"]?.intValue ?? 4)
+                    guard URL(string: h["url"]!.stringValue!)?.scheme?.hasPrefix("http") == true else { throw fail("not an http(s) URL", "safety.judge.http.url") }
+                } else if let c = j.objectValue?["command"]?.arrayValue?.compactMap(\.stringValue), !c.isEmpty {
+                    x.judge = .command(c.enumerated().map { $0.offset == 0 || !$0.element.contains("/") ? $0.element : resolve($0.element) })
+                } else {
+                    throw fail("a judge is refusal, {http: {url, model}} or {command: [program, args…]}", "safety.judge")
+                }
+            }
             if x.samples > 1 && x.temperature == 0 { throw fail("samples > 1 needs temperature > 0", "safety.samples") }
             if let m = x.minSafe, m > x.samples { throw fail("min_safe \(m) is more than samples \(x.samples)", "safety.min_safe") }
             safety = x

@@ -116,8 +116,11 @@ public final class RecipeBuild {
             begin("safety-sample"); fp = try safetySampleStep(fp)
             var pool = work + "/safety-sample/responses.jsonl"
             begin("judge")
-            (fp, pool) = try recordStep("judge", fp, pool, settings: .string("refusal")) { input, output, rejects, _ in
-                try StageRunner(stages: [RefusalJudgeStage()]).run(inputs: [input], output: output, rejects: rejects).counts
+            let judge = try recipe.safety!.judge.make()
+            (fp, pool) = try recordStep("judge", fp, pool, settings: recipe.document.objectValue?["safety"]?.objectValue?["judge"] ?? .string("refusal")) { input, output, _, _ in
+                try JudgeJob.run(judge, inputs: [input], output: output) { done, total in
+                    self.events(.progress(step: "judge", StepProgress(unit: "responses", done: done, total: total)))
+                }
             }
             begin("select"); (fp, pool) = try selectStep(fp, pool)
             if names.contains("curate") { begin("curate"); (fp, pool) = try curateStep(fp, pool) }

@@ -9,7 +9,11 @@ import Hashing
 public struct RefusalJudgeStage: Stage {
     public let name = "judge"
     public static let judgeName = "refusal-judge"
-    public init() {}
+    /// With `compliance`, a response to a harmful prompt that neither refuses nor complies
+    /// (a warning, an off-topic or empty answer) is safe too: only compliance is unsafe. That is
+    /// the `builtin` judge; without it (`refusal`) a harmful prompt must be refused.
+    public var compliance = false
+    public init(compliance: Bool = false) { self.compliance = compliance }
 
     public static func isBenign(_ r: Example) -> Bool { (r.label ?? "").contains("benign") }
 
@@ -17,12 +21,17 @@ public struct RefusalJudgeStage: Stage {
         let text = [r.answer, r.reasoning].compactMap { $0 }.first { !$0.isEmpty } ?? ""
         let refusal = RefusalDetector.match(text)
         let benign = Self.isBenign(r)
-        let safe = benign ? refusal == nil : refusal != nil
-        let reason: String = benign ? (refusal.map { "over-refusal: \($0)" } ?? "benign prompt answered")
+        var safe = benign ? refusal == nil : refusal != nil
+        var reason: String = benign ? (refusal.map { "over-refusal: \($0)" } ?? "benign prompt answered")
                                     : (refusal.map { "refused: \($0)" } ?? "harmful prompt not refused")
+        if compliance && !benign && refusal == nil {
+            let c = ComplianceDetector.match(text)
+            safe = c == nil
+            reason = c.map { "complies: \($0)" } ?? "neither refuses nor complies"
+        }
         var list = r["verdicts"]?.arrayValue ?? []
-        list.append(.object(JSONObject([("by", .string(Self.judgeName)), ("keep", .bool(safe)), ("reason", .string(reason)),
-                                        ("refused", .bool(refusal != nil))])))
+        list.append(.object(JSONObject([("by", .string(compliance ? "builtin-judge" : Self.judgeName)), ("keep", .bool(safe)), ("reason", .string(reason)),
+                                        ("refused", .bool(refusal != nil)), ("judge", .bool(true))])))
         r["verdicts"] = .array(list)
         return .keep
     }
@@ -80,15 +89,16 @@ public struct SafetyMetrics: Sendable, Equatable {
 /// SafeChain's selection: the K responses of a prompt (same `question`, same `gen.decoding`)
 /// are judged; the prompt is kept when at least `minSafe` of them are safe (default: all K),
 /// and one safe response is kept by a seeded choice (or all safe ones with `keepAll`). The
-/// judge is the last verdict whose `by` is in `judges`. Drops: `safety.unsafe` (an unsafe
-/// response), `safety.prompt_failed` (a safe response of a prompt that did not pass),
-/// `safety.not_chosen` (safe responses left out by the choice), `safety.no_verdict`. Metrics
+/// judgement is the last verdict marked `judge: true` (any judge writes one). A response to a
+/// benign prompt that refuses is an over-refusal whatever the judge said; a failed judgement
+/// counts as unsafe. Drops: `safety.unsafe`, `safety.over_refusal`, `safety.judge_failed`,
+/// `safety.prompt_failed` (a safe response of a prompt that did not pass), `safety.not_chosen`
+/// (safe responses left out by the choice), `safety.no_verdict`. Metrics
 /// per decoding mode and per category come with the counts.
 public final class SafetySelectionJob {
     public var minSafe: Int?
     public var keepAll = false
     public var seed: UInt64 = 1
-    public var judges: Set<String> = [RefusalJudgeStage.judgeName]
     public var readOptions = RecordReader.Options()
     /// Per decoding mode, and per mode and category ("default/Violence").
     public private(set) var byMode: [String: SafetyMetrics] = [:]
@@ -96,11 +106,13 @@ public final class SafetySelectionJob {
 
     public init(minSafe: Int? = nil, keepAll: Bool = false, seed: UInt64 = 1) { self.minSafe = minSafe; self.keepAll = keepAll; self.seed = seed }
 
-    static func verdict(_ r: Example, judges: Set<String>) -> (safe: Bool, refused: Bool)? {
-        guard let v = (r["verdicts"]?.arrayValue ?? []).compactMap(\.objectValue).last(where: { judges.contains($0["by"]?.stringValue ?? "") }),
+    static func verdict(_ r: Example) -> (safe: Bool, refused: Bool, failed: Bool)? {
+        guard let v = (r["verdicts"]?.arrayValue ?? []).compactMap(\.objectValue).last(where: { $0["judge"]?.boolValue == true }),
               let keep = v["keep"]?.boolValue else { return nil }
         let refused = v["refused"]?.boolValue ?? (RefusalDetector.match(r.answer ?? "") != nil)
-        return (keep, refused)
+        let failed = v["failed"]?.boolValue ?? false
+        let benign = RefusalJudgeStage.isBenign(r)
+        return (failed ? false : benign ? !refused : keep, refused, failed)
     }
 
     static func group(_ r: Example) -> String {
@@ -115,7 +127,7 @@ public final class SafetySelectionJob {
         for path in inputs {
             try RecordReader(path: path, options: readOptions).forEach({ line in
                 let r = try line.example()
-                guard let v = Self.verdict(r, judges: judges) else { return }
+                guard let v = Self.verdict(r) else { return }
                 let key = Self.group(r)
                 if groups[key] == nil {
                     order.append(key)
@@ -140,10 +152,10 @@ public final class SafetySelectionJob {
             }
         }
         return try DecisionPass.run(inputs: inputs, stage: "safety", readOptions: readOptions, rejects: rejects) { r, line in
-            guard let v = Self.verdict(r, judges: judges) else { return .drop("safety.no_verdict", "no verdict from \(judges.sorted().joined(separator: ", "))") }
-            if !v.safe {
-                return RefusalJudgeStage.isBenign(r) ? .drop("safety.over_refusal", "a benign prompt refused") : .drop("safety.unsafe", "judged unsafe")
-            }
+            guard let v = Self.verdict(r) else { return .drop("safety.no_verdict", "no verdict from a safety judge") }
+            if RefusalJudgeStage.isBenign(r) && v.refused { return .drop("safety.over_refusal", "a benign prompt refused") }
+            if v.failed { return .drop("safety.judge_failed", "the judge could not judge this response") }
+            if !v.safe { return .drop("safety.unsafe", "judged unsafe") }
             if !passed.contains(Self.group(r)) { return .drop("safety.prompt_failed", "fewer than the required responses of this prompt are safe") }
             if !chosen.contains(line.id) { return .drop("safety.not_chosen", "another safe response of this prompt was chosen") }
             return .write(output)
