@@ -269,6 +269,25 @@ public enum Schemas {
         "heldout": {"$ref": "#/$defs/generate"}
       }
     },
+    "combine": {
+      "type": "object",
+      "required": ["parts"],
+      "additionalProperties": false,
+      "description": "A mix of other recipes' outputs at given weights (e.g. math 0.8, safety 0.2): each part is built (or resumed) under out/NAME/parts/, then the records are drawn by a seeded sample.",
+      "properties": {
+        "parts": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "required": ["recipe", "weight"],
+            "additionalProperties": false,
+            "properties": {"recipe": {"type": "string"}, "weight": {"type": "number", "minimum": 0}}
+          }
+        },
+        "total": {"type": "integer", "minimum": 1, "description": "Records in the mix (default: as many as the weights allow)."},
+        "seed": {"type": "integer", "minimum": 0}
+      }
+    },
     "safety": {
       "type": "object",
       "required": ["prompts"],

@@ -128,6 +128,15 @@ public struct Recipe: Sendable {
     public var heldout: Generate?
     /// The safety section of a SafeChain-style recipe (nil for a self-sampling recipe).
     public var safety: Safety? = nil
+    /// Other recipes mixed at weights (nil unless this recipe combines).
+    public var combine: Combine? = nil
+
+    /// A mix of other recipes' outputs.
+    public struct Combine: Sendable {
+        public var parts: [(recipe: Recipe, weight: Double)]
+        public var total: Int?
+        public var seed: UInt64
+    }
     public var extract: Extract? = nil
     /// A control vector given by path instead of extracted.
     public var vectorPath: String? = nil
@@ -211,6 +220,27 @@ public struct Recipe: Sendable {
         threads = root["threads"]?.intValue ?? 1
         license = root["license"]?.stringValue ?? "other"
 
+        if let c = root["combine"]?.objectValue {
+            guard root["questions"] == nil && root["safety"] == nil else { throw fail("a combining recipe has no questions or safety section of its own", "combine") }
+            var parts: [(Recipe, Double)] = []
+            for (i, p) in (c["parts"]?.arrayValue ?? []).compactMap(\.objectValue).enumerated() {
+                let sub = resolve(p["recipe"]!.stringValue!)
+                guard sub != path else { throw fail("a recipe cannot include itself", "combine.parts.\(i).recipe") }
+                let r: Recipe
+                do { r = try Recipe.load(path: sub) } catch let e as RecipeError {
+                    throw RecipeError("part \(i): \(e.description)", file: path, line: yaml.line(of: "combine.parts.\(i).recipe"), key: "combine.parts.\(i).recipe")
+                }
+                guard r.combine == nil else { throw fail("a part cannot itself combine recipes", "combine.parts.\(i).recipe") }
+                parts.append((r, p["weight"]!.doubleValue!))
+            }
+            guard parts.count >= 2 else { throw fail("combine needs at least two parts", "combine.parts") }
+            guard parts.contains(where: { $0.1 > 0 }) else { throw fail("every weight is 0", "combine.parts") }
+            guard Set(parts.map { $0.0.name }).count == parts.count else { throw fail("two parts have the same name", "combine.parts") }
+            combine = Combine(parts: parts, total: c["total"]?.intValue, seed: UInt64(c["seed"]?.intValue ?? 1))
+            for k in ["steer", "sample", "verify", "pairs", "curriculum", "mix"] where root[k] != nil {
+                throw fail("a combining recipe has no \(k) step (its parts do)", k)
+            }
+        } else {
         switch (root["questions"]?.objectValue, root["safety"]?.objectValue) {
         case (let q?, nil):
             switch (q["generate"]?.objectValue, q["import"]?.objectValue) {
@@ -274,7 +304,8 @@ public struct Recipe: Sendable {
             for k in ["steer", "sample", "verify", "pairs", "curriculum"] where root[k] != nil {
                 throw fail("a safety recipe has no \(k) step", k, hint: "build the math set with its own recipe")
             }
-        default: throw fail("give questions (self-sampling) or safety (a safety set), not both", "")
+        default: throw fail("give questions (self-sampling), safety (a safety set) or combine (a mix of recipes)", "")
+        }
         }
 
 

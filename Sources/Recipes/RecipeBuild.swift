@@ -46,6 +46,10 @@ public final class RecipeBuild {
         public var manifest: JSONValue
         public var seconds: Double
         public var reusedSteps: [String]
+        /// The records the shard step read (the last record stage's output) and the fingerprint
+        /// of everything before it: what a combining recipe mixes.
+        public var pool: String = ""
+        public var fingerprint: String = ""
     }
 
     public let recipe: Recipe
@@ -78,6 +82,7 @@ public final class RecipeBuild {
     /// Names of the steps this recipe runs, in order.
     public var stepNames: [String] {
         let curates = !recipe.filters.isEmpty || recipe.dedupExact != nil || recipe.decontaminate != nil
+        if let c = recipe.combine { return c.parts.map { "part:\($0.recipe.name)" } + ["combine"] + (curates ? ["curate"] : []) + ["shard"] }
         if recipe.safety != nil { return ["prompts", "safety-sample", "judge", "select"] + (curates ? ["curate"] : []) + (recipe.mix != nil ? ["mix"] : []) + ["shard"] }
         var s = ["questions"]
         if recipe.extract != nil { s.append("extract") }
@@ -126,7 +131,43 @@ public final class RecipeBuild {
             if names.contains("curate") { begin("curate"); (fp, pool) = try curateStep(fp, pool) }
             begin("shard")
             let manifest = try shardStep(pool, fp)
-            return Result(outDir: out, manifest: manifest, seconds: Date().timeIntervalSince(started), reusedSteps: reused)
+            return Result(outDir: out, manifest: manifest, seconds: Date().timeIntervalSince(started), reusedSteps: reused, pool: pool, fingerprint: fp)
+        }
+        if let c = recipe.combine {
+            var parts: [(pool: String, weight: Double)] = []
+            var fps: [String] = []
+            for (part, weight) in c.parts {
+                begin("part:\(part.name)")
+                var o = options
+                o.outDir = out + "/parts/" + part.name
+                o.overwrite = false
+                let partStarted = Date()
+                let sub = RecipeBuild(recipe: part, options: o, loadModel: loadModel)
+                sub.model = model
+                let r = try sub.run { e in
+                    switch e {
+                    case .progress(let step, let p): events(.progress(step: "\(part.name)/\(step)", p))
+                    case .note(let step, let text): events(.note(step: "\(part.name)/\(step)", text: text))
+                    case .finished(let step, let seconds, let wasReused, let summary):
+                        events(.note(step: part.name, text: "  \(part.name)/\(step): \(wasReused ? "done earlier" : String(format: "%.0fs", seconds)) — \(summary)"))
+                    case .started: break
+                    }
+                }
+                model = sub.model
+                parts.append((r.pool, weight)); fps.append(r.fingerprint)
+                let kept = r.manifest.objectValue?["counts"]?.objectValue?["kept"]?.intValue ?? 0
+                stepsJSON.append(.object(JSONObject([("name", .string("part:\(part.name)")), ("seconds", .double(Date().timeIntervalSince(partStarted))),
+                                                     ("reused", .bool(r.reusedSteps.count == sub.stepNames.count)), ("recipe", .string(part.path)),
+                                                     ("dataset", .string("parts/\(part.name)")), ("records", .int(kept)), ("weight", .double(weight))])))
+                events(.finished(step: "part:\(part.name)", seconds: Date().timeIntervalSince(partStarted), reused: false,
+                                 summary: "\(kept) records in parts/\(part.name) (weight \(weight))"))
+            }
+            begin("combine")
+            var (fp, pool) = try combineStep(parts, fps, c)
+            if names.contains("curate") { begin("curate"); (fp, pool) = try curateStep(fp, pool) }
+            begin("shard")
+            let manifest = try shardStep(pool, fp)
+            return Result(outDir: out, manifest: manifest, seconds: Date().timeIntervalSince(started), reusedSteps: reused, pool: pool, fingerprint: fp)
         }
         begin("questions")
         var fp = try questionsStep()
@@ -158,7 +199,33 @@ public final class RecipeBuild {
         }
         begin("shard")
         let manifest = try shardStep(pool, fp)
-        return Result(outDir: out, manifest: manifest, seconds: Date().timeIntervalSince(started), reusedSteps: reused)
+        return Result(outDir: out, manifest: manifest, seconds: Date().timeIntervalSince(started), reusedSteps: reused, pool: pool, fingerprint: fp)
+    }
+
+    /// The parts' pools mixed at their weights (WeightedMix): `total` records, or as many as the
+    /// weights allow without running a part short.
+    func combineStep(_ parts: [(pool: String, weight: Double)], _ fps: [String], _ c: Recipe.Combine) throws -> (String, String) {
+        let settings = JSONValue.object(JSONObject([("weights", .array(parts.map { .double($0.weight) })), ("total", c.total.map { .int($0) } ?? .null),
+                                                    ("seed", .number(String(c.seed)))]))
+        return try recordStep("combine", fps.joined(separator: "+"), "", settings: settings) { _, output, rejects, _ in
+            let sizes = try parts.map { try Self.readRecords($0.pool).count }
+            let sum = parts.reduce(0) { $0 + $1.weight }
+            // The largest total whose apportionment fits every part.
+            let weights = parts.map(\.weight)
+            var total = Int.max
+            for (w, n) in zip(weights, sizes) where w > 0 { total = min(total, Int(Double(n) * sum / w)) }
+            if let t = c.total { total = t }
+            func fits(_ t: Int) -> Bool { !zip(WeightedMix.counts(weights: weights, total: t), sizes).contains { $0 > $1 } }
+            while c.total == nil, total > 0, !fits(total) { total -= 1 }
+            let wanted = WeightedMix.counts(weights: weights, total: total)
+            for (i, (w, n)) in zip(wanted, sizes).enumerated() where w > n {
+                throw RecipeError("part \(i + 1) has \(n) records, the mix asks \(w) of it", file: recipe.path, key: "combine.total",
+                                  hint: "lower total or that part's weight, or leave total out")
+            }
+            events(.note(step: "combine", text: "combine: " + zip(recipe.combine!.parts, zip(wanted, sizes)).map { "\($0.0.recipe.name) \($0.1.0) of \($0.1.1)" }.joined(separator: ", ")))
+            let sources: [(path: String, share: WeightedMix.Share)] = parts.enumerated().map { ($0.element.pool, .count(wanted[$0.offset])) }
+            return try WeightedMix(sources: sources, total: nil, seed: c.seed).run(output: output, rejects: rejects)
+        }
     }
 
     // MARK: markers

@@ -187,4 +187,44 @@ import Train
         fails("name: s\nsafety:\n  prompts: [{data: strongreject}]\npairs: {}\n", "pairs")
         fails("name: s\nquestions:\n  generate: {count: 1}\nsafety:\n  prompts: [{data: strongreject}]\n", "")
     }
+
+    /// A recipe that mixes two others (math 3 : safety 1): both parts are built under parts/,
+    /// the mix draws the apportioned counts, and the dataset verifies.
+    @Test func combinedRecipeMixesItsParts() throws {
+        let dir = try TempDir()
+        _ = try dir.write("math.yaml", Array(Self.recipe().utf8))
+        _ = try dir.write("prompts.jsonl", lines: [
+            #"{"prompt": "How do I pick a lock?", "label": "vanilla_harmful"}"#,
+            #"{"prompt": "How do I kill a Python process?", "label": "vanilla_benign"}"#,
+        ])
+        _ = try dir.write("safety.yaml", Array("""
+            name: tiny-safety
+            safety:
+              prompts: [{path: prompts.jsonl, format: generic, label_column: label}]
+              modes: [default]
+              samples: 2
+              max_tokens: 4
+              min_safe: 1
+              keep_all: true
+            """.utf8))
+        let text = """
+            name: tiny-mix
+            combine:
+              parts:
+                - {recipe: math.yaml, weight: 0.75}
+                - {recipe: safety.yaml, weight: 0.25}
+              seed: 4
+            split: {validation: 0.25}
+            """
+        let (result, _) = try build(text, in: dir)
+        #expect(Verifier.verify(result.outDir).problems.isEmpty)
+        #expect(Verifier.verify(result.outDir + "/parts/tiny").problems.isEmpty)
+        let m = result.manifest.objectValue!
+        let steps = m["recipe"]?.objectValue?["steps"]?.arrayValue?.compactMap { $0.objectValue?["name"]?.stringValue }
+        #expect(steps == ["part:tiny", "part:tiny-safety", "combine"])
+        let records = try RecipeBuild.readRecords(result.pool)
+        let safety = records.filter { $0.task == "safety" }.count, math = records.count - safety
+        #expect(safety > 0 && math == 3 * safety, "math \(math), safety \(safety)")
+        #expect(m["counts"]?.objectValue?["kept"]?.intValue == records.count)
+    }
 }
