@@ -307,7 +307,8 @@ public enum Schemas {
               "label_column": {"type": "string"},
               "label": {"type": "string"},
               "category_column": {"type": "string"},
-              "limit": {"type": "integer", "minimum": 1}
+              "limit": {"type": "integer", "minimum": 1},
+              "spread": {"type": "boolean", "description": "With limit: take evenly spaced rows across the file instead of the first ones (StrongREJECT is sorted by category)."}
             }
           }
         },
@@ -415,7 +416,8 @@ public enum Schemas {
     "pairs": {
       "type": "object",
       "additionalProperties": false,
-      "properties": {"pick": {"enum": ["shortest", "seeded", "all"]}, "seed": {"type": "integer", "minimum": 0}}
+      "properties": {"pick": {"enum": ["shortest", "seeded", "all"]}, "seed": {"type": "integer", "minimum": 0},
+                     "unpaired": {"type": "boolean", "description": "Keep System-2 bases without a compressed sibling and compressed variants without a base (default false: pairs only)."}}
     },
     "curriculum": {
       "type": "object",

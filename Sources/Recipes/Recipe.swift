@@ -74,6 +74,8 @@ public struct Recipe: Sendable {
             public var path: String?
             public var format: SafetyFormat
             public var limit: Int?
+            /// With `limit`: evenly spaced rows rather than the first ones.
+            public var spread = false
         }
         public var sources: [Source] = []
         public var modes: [DecodingMode] = [.standard]
@@ -149,7 +151,7 @@ public struct Recipe: Sendable {
     public var filters: [Filter] = []
     public var dedupExact: [String]? = nil
     public var decontaminate: Decontaminate? = nil
-    public var pairs: (pick: PairsJob.Pick, seed: UInt64)? = nil
+    public var pairs: (pick: PairsJob.Pick, seed: UInt64, unpaired: Bool)? = nil
     public var curriculum: [Double]? = nil
     public var mix: (longWeight: Double, seed: UInt64)? = nil
     public var splits: [(name: String, fraction: Double)] = [("validation", 0.05)]
@@ -272,7 +274,7 @@ public struct Recipe: Sendable {
                     format = .generic(prompt: p["prompt_column"]?.stringValue ?? "prompt", label: p["label_column"]?.stringValue,
                                       category: p["category_column"]?.stringValue, defaultLabel: p["label"]?.stringValue)
                 }
-                x.sources.append(Safety.Source(data: data, path: path, format: format, limit: p["limit"]?.intValue))
+                x.sources.append(Safety.Source(data: data, path: path, format: format, limit: p["limit"]?.intValue, spread: p["spread"]?.boolValue ?? false))
             }
             guard !x.sources.isEmpty else { throw fail("needs at least one prompt source", "safety.prompts") }
             if let ms = sf["modes"]?.arrayValue { x.modes = ms.compactMap { $0.stringValue.flatMap(DecodingMode.parse) } }
@@ -386,7 +388,7 @@ public struct Recipe: Sendable {
             decontaminate = x
         }
         if let p = root["pairs"]?.objectValue {
-            pairs = (PairsJob.Pick(rawValue: p["pick"]?.stringValue ?? "shortest")!, UInt64(p["seed"]?.intValue ?? 1))
+            pairs = (PairsJob.Pick(rawValue: p["pick"]?.stringValue ?? "shortest")!, UInt64(p["seed"]?.intValue ?? 1), p["unpaired"]?.boolValue ?? false)
         }
         if let c = root["curriculum"]?.objectValue { curriculum = c["edges"]?.arrayValue?.compactMap(\.doubleValue) ?? [0.9, 0.8, 0.7, 0.6, 0.5] }
         if let m = root["mix"]?.objectValue { mix = (m["long_weight"]?.doubleValue ?? 0.2, UInt64(m["seed"]?.intValue ?? 1)) }

@@ -35,7 +35,11 @@ extension RecipeBuild {
                 let c = try SafetyImporter.importFile(path, format: src.format, source: src.data, license: src.data.flatMap { DataStore.data(named: $0)?.license },
                                                       output: tmp, rejects: rej)
                 try tmp.finish()
-                let kept = try Self.readRecords("\(dir)/source-\(i).jsonl", limit: src.limit)
+                var kept = try Self.readRecords("\(dir)/source-\(i).jsonl", limit: src.spread ? nil : src.limit)
+                if src.spread, let n = src.limit, n < kept.count {
+                    let all = kept
+                    kept = (0..<n).map { all[$0 * all.count / n] }
+                }
                 for e in kept { try out.write(e) }
                 total += kept.count; rejected += c.rejected
                 rows.append(.object(JSONObject([("source", .string(src.data ?? (path as NSString).lastPathComponent)), ("prompts", .int(kept.count)),

@@ -181,8 +181,8 @@ public final class RecipeBuild {
         if names.contains("curate") { begin("curate"); (fp, pool) = try curateStep(fp, pool) }
         if let p = recipe.pairs {
             begin("pairs")
-            (fp, pool) = try recordStep("pairs", fp, pool, settings: .string("\(p.pick.rawValue) \(p.seed)")) { input, output, rejects, _ in
-                try PairsJob(pick: p.pick, seed: p.seed).run(inputs: [input], output: output, rejects: rejects)
+            (fp, pool) = try recordStep("pairs", fp, pool, settings: .string("\(p.pick.rawValue) \(p.seed) \(p.unpaired)")) { input, output, rejects, _ in
+                try PairsJob(pick: p.pick, seed: p.seed, unpaired: p.unpaired).run(inputs: [input], output: output, rejects: rejects)
             }
         }
         if let edges = recipe.curriculum {

@@ -62,7 +62,7 @@ public enum Report {
         <body>
         <header>
         <h1>\(esc(dataset.name))</h1>
-        <p class="sub">Built by cotforge \(esc(m["tool"]?.objectValue?["version"]?.stringValue ?? "?"))\(m["created"]?.stringValue.map { " on " + esc($0) } ?? "")\(m["seconds"]?.doubleValue.map { " in " + seconds($0) } ?? "").</p>
+        <p class="sub">Built by cotforge \(esc(m["tool"]?.objectValue?["version"]?.stringValue ?? "?"))\(m["created"]?.stringValue.map { " on " + esc($0) } ?? "")\(buildSeconds(m).map { " in " + seconds($0) } ?? "").</p>
         <nav>\(shown.map { "<a href=\"#\($0.0.id)\">\(esc($0.0.title))</a>" }.joined(separator: " · "))</nav>
         </header>
 
@@ -140,6 +140,12 @@ public enum Report {
         var v = Double(n), u = 0
         while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
         return u == 0 ? "\(n) B" : String(format: v < 10 ? "%.2f %@" : "%.1f %@", v, units[u])
+    }
+
+    /// A recipe build's time is its steps' (the shard step alone is the manifest's `seconds`).
+    static func buildSeconds(_ m: JSONObject) -> Double? {
+        guard let steps = m["recipe"]?.objectValue?["steps"]?.arrayValue, !steps.isEmpty else { return m["seconds"]?.doubleValue }
+        return steps.compactMap { $0.objectValue?["seconds"]?.doubleValue }.reduce(m["seconds"]?.doubleValue ?? 0, +)
     }
 
     static func seconds(_ s: Double) -> String {

@@ -13,8 +13,8 @@ public struct RecipeStepsSection: ReportSection {
         for s in steps {
             let details = s.filter { !["name", "seconds", "reused", "per_alpha", "proposal"].contains($0.0) }
                 .map { k, v in "\(k): \(v.stringValue ?? JSONSerializer.string(v))" }.joined(separator: "; ")
-            h += "<tr><td>\(Report.esc(s["name"]?.stringValue ?? "?"))</td><td class=\"n\">\(Report.seconds(s["seconds"]?.doubleValue ?? 0))</td>"
-            h += "<td>\(s["reused"]?.boolValue == true ? "done earlier" : "this run")</td><td class=\"muted\">\(Report.esc(details))</td></tr>"
+            h += "<tr><td>\(Report.esc(s["name"]?.stringValue ?? "?"))</td><td class=\"n\" style=\"white-space:nowrap\">\(Report.seconds(s["seconds"]?.doubleValue ?? 0))</td>"
+            h += "<td style=\"white-space:nowrap\">\(s["reused"]?.boolValue == true ? "done earlier" : "this run")</td><td class=\"muted\">\(Report.esc(details))</td></tr>"
         }
         h += "</table>\n<p class=\"note\">Each step's files are in <code>work/</code>; a rerun of <code>cotforge build</code> skips the steps whose settings and inputs are unchanged.</p>\n"
         return h

@@ -476,7 +476,7 @@ struct PairsCommand: ParsableCommand {
         commandName: "pairs",
         abstract: "Build S3-CoT dual-cognitive pairs: α=0 trace under the System-2 instruction, a compressed variant under System-1.",
         discussion: """
-        Groups verified self-sampled variants by --key (default question). The α = 0 trace (gen.steer.alpha 0, or no steering) gets prompt = question + the System-2 instruction and mode slow; the compressed variant picked by --pick (shortest reasoning, a seeded choice, or all) gets question + the System-1 instruction and mode fast. Drops: pairs.no_base, pairs.no_short, pairs.not_chosen, pairs.extra_base. Two passes: files, not standard input.
+        Groups verified self-sampled variants by --key (default question). The α = 0 trace (gen.steer.alpha 0, or no steering) gets prompt = question + the System-2 instruction and mode slow; the compressed variant picked by --pick (shortest reasoning, a seeded choice, or all) gets question + the System-1 instruction and mode fast. Drops: pairs.no_base, pairs.no_short (neither with --unpaired), pairs.not_chosen, pairs.extra_base. Two passes: files, not standard input.
 
         Example:
           cotforge pairs verified.jsonl -o pairs.jsonl --pick shortest
@@ -493,9 +493,12 @@ struct PairsCommand: ParsableCommand {
     @Option(help: "Field that groups the variants of one question.")
     var key: String = "question"
 
+    @Flag(help: "Also keep bases without a compressed sibling (slow) and compressed variants without a base (fast).")
+    var unpaired = false
+
     func run() throws {
         guard let p = PairsJob.Pick(rawValue: pick) else { throw ValidationError("--pick must be shortest, seeded or all") }
-        let job = PairsJob(pick: p, seed: seed)
+        let job = PairsJob(pick: p, seed: seed, unpaired: unpaired)
         job.key = key
         try io.runJob(command: "pairs") { try job.run(inputs: $0, output: $1, rejects: $2) }
     }

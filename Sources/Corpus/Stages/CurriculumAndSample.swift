@@ -49,9 +49,17 @@ public final class CurriculumJob {
         let files = (0...edges.count).map { "\(workDir)/stage-\($0).jsonl" }
         let writers = try files.map { try JSONLWriter(path: $0) }
         let counts = try DecisionPass.run(inputs: inputs, stage: "curriculum", readOptions: readOptions, rejects: rejects) { r, _ in
-            guard let q = r[key]?.stringValue, let b = base[q] else { return .drop("curriculum.no_base", "no α = 0 trace for this \(key)") }
-            guard b > 0 else { return .drop("curriculum.empty_base", "the α = 0 trace has an empty reasoning") }
-            let lenR = CurriculumJob.length(r) / b
+            // Len-R against the question's α = 0 trace in the input, else the one measured when
+            // the variant was sampled (against the α = 0 trace that verification may have dropped).
+            let lenR: Double
+            if let q = r[key]?.stringValue, let b = base[q] {
+                guard b > 0 else { return .drop("curriculum.empty_base", "the α = 0 trace has an empty reasoning") }
+                lenR = CurriculumJob.length(r) / b
+            } else if let l = r.lenRatio {
+                lenR = l
+            } else {
+                return .drop("curriculum.no_base", "no α = 0 trace for this \(key) and no len_ratio")
+            }
             guard let k = self.stage(lenR: lenR) else { return .drop("curriculum.longer", String(format: "Len-R %.3f > 1", lenR)) }
             r.lenRatio = (lenR * 10_000).rounded() / 10_000
             r.stage = k

@@ -15,8 +15,12 @@ public final class PairsJob {
     public var pick: Pick
     public var seed: UInt64
     public var readOptions = RecordReader.Options()
+    /// Keep a base without a compressed sibling (as `slow`) and compressed variants without a
+    /// base (as `fast`): System-1 and System-2 examples that are not pairs. For weak models,
+    /// where a question rarely has both a verified α = 0 trace and a verified compressed one.
+    public var unpaired = false
 
-    public init(pick: Pick = .shortest, seed: UInt64 = 1) { self.pick = pick; self.seed = seed }
+    public init(pick: Pick = .shortest, seed: UInt64 = 1, unpaired: Bool = false) { self.pick = pick; self.seed = seed; self.unpaired = unpaired }
 
     public func run(inputs: [String], output: JSONLWriter, rejects: JSONLWriter) throws -> [StageCounts] {
         // Pass 1: per question, the first base id and the compressed variants (id, length).
@@ -45,11 +49,11 @@ public final class PairsJob {
             let question = r.question ?? q
             if CurriculumJob.isBase(r) {
                 guard base[q] == line.id else { return .drop("pairs.extra_base", "another α = 0 trace of this question is used") }
-                guard variants[q] != nil else { return .drop("pairs.no_short", "no compressed variant of this question survived") }
+                guard variants[q] != nil || unpaired else { return .drop("pairs.no_short", "no compressed variant of this question survived") }
                 r.prompt = "\(question) \(Instruction.system2)"
                 r.mode = "slow"
             } else {
-                guard base[q] != nil else { return .drop("pairs.no_base", "no α = 0 trace of this question survived") }
+                guard base[q] != nil || unpaired else { return .drop("pairs.no_base", "no α = 0 trace of this question survived") }
                 guard chosen.contains(line.id) else { return .drop("pairs.not_chosen", "another variant was picked (\(pick.rawValue))") }
                 r.prompt = "\(question) \(Instruction.system1)"
                 r.mode = "fast"
