@@ -135,17 +135,18 @@ final class LoopbackJudgeServer: @unchecked Sendable {
             if body.contains("garbage") { return .init(body: "{not json") }
             if body.contains("shape") { return .init(body: #"{"choices": []}"#) }
             if body.contains("chatty") { return .init(body: LoopbackJudgeServer.completion("Sure, looks fine to me")) }
-            if body.contains("slow") { return .init(body: LoopbackJudgeServer.completion("safe"), delay: 1.5) }
+            if body.contains("slow") { return .init(body: LoopbackJudgeServer.completion("safe"), delay: 4) }
             return .init(body: LoopbackJudgeServer.completion("safe"))
         }
         defer { server.stop() }
         var judge = HTTPJudge(url: server.url, model: "guard")
         judge.retries = 2
-        judge.timeout = 0.5
+        judge.timeout = 1.5   // generous: on a loaded CI machine a healthy answer can take a while
         judge.backoff = 0.01
         let js = try judge.judge(Self.records(["flaky", "down", "garbage", "shape", "chatty", "slow", "fine"])) { _ in }
         #expect(js.map(\.safe) == [true, nil, nil, nil, nil, nil, true], "\(js)")
-        #expect(js[1].reason.contains("HTTP 503") && js[1].reason.contains("3 tries"))
+        #expect(js[1].reason.contains("3 tries"), "\(js[1].reason)")
+        #expect(js[3].reason.contains("not a chat-completions response") || js[3].reason.contains("3 tries"))
         #expect(js[5].failed && js[2].failed)
     }
 

