@@ -108,7 +108,7 @@ public struct HTTPJudge: SafetyJudge, Sendable {
         }
         task.resume()
         // The request's own timeout covers a server that never answers; this bound is a backstop.
-        if done.wait(timeout: .now() + timeout + 5) == .timedOut { task.cancel(); return .failure(JudgeFailure("timed out")) }
+        if done.wait(timeout: .now() + 2 * timeout + 10) == .timedOut { task.cancel(); return .failure(JudgeFailure("no answer within \(Int(2 * timeout + 10)) s")) }
         return box.withLock { $0 }
     }
 
