@@ -186,6 +186,10 @@ final class LoopbackJudgeServer: @unchecked Sendable {
         #expect(js.map(\.safe) == [true, false, nil])
         #expect(js[2].reason.contains("no verdict"))
         let failing = try dir.write("fail.sh", lines: ["echo broken >&2", "exit 3"])
-        #expect(throws: RecipeError.self) { _ = try CommandJudge(command: ["sh", failing]).judge(Self.records(["x"])) { _ in } }
+        // A judge that exits without reading: far more input than a pipe holds, so writing hits
+        // EPIPE (no SIGPIPE: the test process would die) and the exit status is the error.
+        #expect(throws: RecipeError.self) {
+            _ = try CommandJudge(command: ["sh", failing]).judge(Self.records(Array(repeating: String(repeating: "x", count: 200), count: 2000))) { _ in }
+        }
     }
 }

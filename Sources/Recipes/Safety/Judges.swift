@@ -1,5 +1,8 @@
 import Corpus
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -175,8 +178,14 @@ public struct CommandJudge: SafetyJudge {
         p.standardInput = inPipe; p.standardOutput = outPipe; p.standardError = errPipe
         do { try p.run() } catch { throw RecipeError("cannot run the judge command \(command.joined(separator: " ")): \(error.localizedDescription)") }
         // Write on another thread so a judge that answers as it reads cannot deadlock on full pipes.
+        // A judge that exits without reading everything must not kill us with SIGPIPE: the write
+        // then fails with EPIPE, and the exit status says what happened.
+        signal(SIGPIPE, SIG_IGN)
         let input = records.map { $0.jsonString + "\n" }.joined()
-        let writer = Thread { inPipe.fileHandleForWriting.write(Data(input.utf8)); try? inPipe.fileHandleForWriting.close() }
+        let writer = Thread {
+            try? inPipe.fileHandleForWriting.write(contentsOf: Data(input.utf8))
+            try? inPipe.fileHandleForWriting.close()
+        }
         writer.start()
         let errBox = Mutex(Data())
         let errReader = Thread { let d = errPipe.fileHandleForReading.readDataToEndOfFile(); errBox.withLock { $0 = d } }
