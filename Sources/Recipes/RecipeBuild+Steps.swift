@@ -246,31 +246,31 @@ extension RecipeBuild {
 
     func verifyStep(_ input: String, _ pool: String) throws -> (String, String) {
         let mode = recipe.verify
-        var consensus: ConsensusJob? = nil
-        let r = try recordStep("verify", input, pool, settings: .string(mode.rawValue)) { input, output, rejects, _ in
+        let consensus = ConsensusJob()
+        // The consensus figures go into the step's marker with its counts (a resumed build keeps them).
+        let agreement: () -> JSONObject = {
+            guard mode == .consensus else { return JSONObject() }
+            let c = consensus
+            return JSONObject([("consensus", .object(JSONObject([
+                ("questions_kept", .int(c.questionsKept)), ("questions_dropped", .int(c.questionsDropped)),
+                ("checked_against_gold", .int(c.checkedAgainstGold)), ("agreeing_with_gold", .int(c.agreeingWithGold))])))])
+        }
+        return try recordStep("verify", input, pool, settings: .string(mode.rawValue), extraInfo: agreement) { input, output, rejects, _ in
             switch mode {
             case .gold:
                 return try StageRunner(stages: [AnswerCheckStage()]).run(inputs: [input], output: output, rejects: rejects).counts
             case .consensus:
-                let job = ConsensusJob()
-                let counts = try job.run(inputs: [input], output: output, rejects: rejects)
-                consensus = job
+                let counts = try consensus.run(inputs: [input], output: output, rejects: rejects)
+                if consensus.checkedAgainstGold > 0 {
+                    events(.note(step: "verify", text: String(format: "consensus: %d questions kept, %d dropped; consensus = true gold for %d of %d kept questions (%.1f%%)",
+                                                             consensus.questionsKept, consensus.questionsDropped, consensus.agreeingWithGold,
+                                                             consensus.checkedAgainstGold, 100 * Double(consensus.agreeingWithGold) / Double(consensus.checkedAgainstGold))))
+                }
                 return counts
             case .none:
                 return []
             }
         }
-        if let c = consensus, c.checkedAgainstGold > 0 {
-            events(.note(step: "verify", text: String(format: "consensus: %d questions kept, %d dropped; consensus = true gold for %d of %d kept questions (%.1f%%)",
-                                                     c.questionsKept, c.questionsDropped, c.agreeingWithGold, c.checkedAgainstGold,
-                                                     100 * Double(c.agreeingWithGold) / Double(c.checkedAgainstGold))))
-            if case .object(var last)? = stepsJSON.last {
-                last["consensus"] = .object(JSONObject([("questions_kept", .int(c.questionsKept)), ("questions_dropped", .int(c.questionsDropped)),
-                                                        ("checked_against_gold", .int(c.checkedAgainstGold)), ("agreeing_with_gold", .int(c.agreeingWithGold))]))
-                stepsJSON[stepsJSON.count - 1] = .object(last)
-            }
-        }
-        return r
     }
 
     func curateStep(_ input: String, _ pool: String) throws -> (String, String) {

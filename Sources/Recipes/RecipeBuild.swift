@@ -301,15 +301,21 @@ public final class RecipeBuild {
         return m
     }
 
-    /// Reads question records (the first `limit`).
-    static func readRecords(_ path: String, limit: Int? = nil) throws -> [Example] {
+    /// The first `limit` records of a JSON Lines file (any JSON object; a missing id becomes
+    /// `<file stem>-<line>`). With `requireQuestion`, a record without `question` or a file
+    /// without records is an error. Errors name the file and line.
+    public static func readRecords(_ path: String, limit: Int? = nil, requireQuestion: Bool = false) throws -> [Example] {
         var out: [Example] = []
         var options = RecordReader.Options()
         options.schema = try JSONSchema(text: "{}")
         try RecordReader(path: path, options: options).forEach({ line in
             if let limit, out.count >= limit { return }
-            out.append(try line.example())
+            var e = try line.example()
+            if requireQuestion && e.question == nil { throw RecipeError("record \(line.id) has no question", file: path, line: line.line) }
+            if e.id == nil { e.id = line.id }
+            out.append(e)
         }, onReject: { r in throw RecipeError("\(r.reason): \(r.detail ?? "")", file: path, line: r.line) })
+        if requireQuestion && out.isEmpty { throw RecipeError("no questions", file: path) }
         return out
     }
 }

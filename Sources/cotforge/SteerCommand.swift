@@ -273,18 +273,7 @@ struct SteerCalibrateCommand: ParsableCommand {
 /// The first `limit` question records of a JSONL file (any object with `question`; a missing
 /// id becomes `<file stem>-<line>`); errors name the file and line.
 func readQuestions(_ path: String, limit: Int?) throws -> [Example] {
-    var out: [Example] = []
-    var options = RecordReader.Options()
-    options.schema = try JSONSchema(text: "{}")
-    try RecordReader(path: path, options: options).forEach({ line in
-        if let limit, out.count >= limit { return }
-        var e = try line.example()
-        guard e.question != nil else { throw ValidationError("\(path):\(line.line): record \(line.id) has no question") }
-        if e.id == nil { e.id = line.id }
-        out.append(e)
-    }, onReject: { r in throw ValidationError("\(path):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
-    guard !out.isEmpty else { throw ValidationError("\(path): no questions") }
-    return out
+    do { return try RecipeBuild.readRecords(path, limit: limit, requireQuestion: true) } catch let e as RecipeError { throw ValidationError(e.description) }
 }
 
 /// The engine for `model` and the control vector at `vector`, checked to fit it.
