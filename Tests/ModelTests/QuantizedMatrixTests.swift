@@ -64,6 +64,34 @@ import TestSupport
         }
     }
 
+    /// F16/BF16 through widened tiles and sgemv: the reference's sums (f64 over the rounded
+    /// activation) up to f32 rounding, for a row count that leaves a partial last tile; and a
+    /// batch gives each row exactly what it gets alone.
+    @Test(arguments: [GGMLType.f16, .bf16])
+    func halfKernelMatchesReference(_ type: GGMLType) throws {
+        var rng = SeededRandom(seed: 60 + UInt64(type.rawValue))
+        let cols = 576, rows = QuantizedMatrix.halfTile(cols: cols, rows: .max) * 2 + 5
+        var data: [UInt8] = []
+        for _ in 0..<(rows * cols) {
+            let v = Float.random(in: -1...1, using: &rng)
+            let bits = type == .f16 ? Float16(v).bitPattern : UInt16(truncatingIfNeeded: QuantizedMatrix.bf16Round(v).bitPattern >> 16)
+            data += [UInt8(truncatingIfNeeded: bits), UInt8(truncatingIfNeeded: bits >> 8)]
+        }
+        let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: data))
+        let n = 3
+        let x = (0..<(n * cols)).map { _ in Float.random(in: -3...3, using: &rng) }
+        for i in 0..<n {
+            var fast = [Float](repeating: 0, count: rows), reference = fast
+            x.withUnsafeBufferPointer { xb in
+                fast.withUnsafeMutableBufferPointer { m.matvec(xb.baseAddress! + i * cols, $0.baseAddress!) }
+                reference.withUnsafeMutableBufferPointer { m.matvecReference(xb.baseAddress! + i * cols, $0.baseAddress!) }
+            }
+            for r in 0..<rows { #expect(abs(fast[r] - reference[r]) <= 1e-5 * Float(cols), "\(type.name) row \(r): \(fast[r]) vs \(reference[r])") }
+            #expect(fast.contains { $0 != 0 })
+        }
+        try BatchTests.expectBatchEqualsAlone(m, x, n: n)
+    }
+
     /// The same for the K-quants: random super-blocks with finite f16 scales.
     @Test(arguments: [GGMLType.q4_K, .q6_K])
     func fastKQuantKernelEqualsReference(_ type: GGMLType) throws {

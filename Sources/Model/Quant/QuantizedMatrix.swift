@@ -80,14 +80,44 @@ public struct QuantizedMatrix: Sendable {
 
     /// y[rows] = W · x for one activation row `x[cols]`: the vectorized kernels for Q4_0, Q4_1,
     /// Q5_0, Q5_1, Q8_0, Q4_K and Q6_K (bit-identical to the reference: the integer dot products are exact in any order and
-    /// the float steps are the same, in the same order), the reference kernels for the rest.
+    /// the float steps are the same, in the same order), widened tiles and sgemv for F16/BF16.
     public func matvec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         switch type {
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: matvecSIMD(x, y)
         case .q4_K, .q6_K: matvecKFast(x, y)
+        case .f16, .bf16: matvecHalfTiles(x, rows: 1, y)
         default: matvecReference(x, y)
         }
     }
+
+    /// F16/BF16 products as ggml's vec_dot_f16/bf16 rounds them (the activation rounded to the
+    /// weight type, f32 products and sums): tiles of `halfTile` output rows are widened to f32
+    /// and multiplied by OpenBLAS sgemv, each activation row against each tile. A batch of `n`
+    /// rows shares every widened tile (the weights pass through memory once per call), and a
+    /// row's results do not depend on `n`: the same sgemv calls on the same tiles either way.
+    /// Sums differ from `matvecReference` (f64) by f32 rounding only.
+    func matvecHalfTiles(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>) {
+        let xr = UnsafeMutablePointer<Float>.allocate(capacity: n * cols)
+        let tile = QuantizedMatrix.halfTile(cols: cols, rows: rows)
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: tile * cols)
+        defer { xr.deallocate(); w.deallocate() }
+        if type == .f16 {
+            for i in 0..<(n * cols) { xr[i] = Float(Float16(x[i])) }
+        } else {
+            for i in 0..<(n * cols) { xr[i] = QuantizedMatrix.bf16Round(x[i]) }
+        }
+        let type = self.type, rows = self.rows, cols = self.cols
+        data.withUnsafeBytes { raw in
+            for start in stride(from: 0, to: rows, by: tile) {
+                let m = min(tile, rows - start)
+                try? Dequantize.row(type, raw.baseAddress! + 2 * start * cols, count: m * cols, into: w)
+                for i in 0..<n { BLAS.matvec(w, rows: m, cols: cols, xr + i * cols, y + i * rows + start) }
+            }
+        }
+    }
+
+    /// Output rows per widened tile: ~128 KiB of f32, which stays in L2 while a batch meets it.
+    static func halfTile(cols: Int, rows: Int) -> Int { max(1, min(rows, (1 << 15) / cols)) }
 
     /// The block dot products as loops over raw pointers with wrapping integer arithmetic,
     /// which LLVM turns into 256-bit SIMD (sign/zero extension, multiply, horizontal add).
@@ -203,6 +233,7 @@ public struct QuantizedMatrix: Sendable {
     /// `matvec` of its row alone (the same integer sums, the same float steps in the same
     /// order), so a sequence's tokens do not depend on what else is in the batch.
     public func matvecBatch(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>) {
+        if type == .f16 || type == .bf16 { return matvecHalfTiles(x, rows: n, y) }
         guard n > 1, type == .q4_0 || type == .q4_1 || type == .q8_0 else {
             for i in 0..<n { matvec(x + i * cols, y + i * rows) }
             return
