@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Model
+import Hashing
 
 /// Sampler steps on distributions worked out by hand. The base case: probabilities 0.5, 0.2,
 /// 0.2, 0.1 for tokens 0…3 (logits their natural logs).
@@ -27,6 +28,34 @@ import Testing
         #expect(run(TopP(0.85)).ids == [0, 1, 2])   // 0.9
         #expect(run(TopP(0.95)).ids == [0, 1, 2, 3])
         #expect(run(TopP(1)).ids == [0, 1, 2, 3])
+    }
+
+    /// On vocabulary-sized distributions (peaked, flat, with ties) top-p keeps exactly the set a
+    /// full sort would: the most likely tokens, in order, until their mass reaches p.
+    @Test(arguments: [0.5, 0.9, 0.95, 0.999])
+    func topPMatchesAFullSort(_ p: Double) {
+        var rng = SplitMix64(seed: UInt64(p * 1000))
+        for shape in 0..<3 {
+            let logits: [Float] = (0..<5000).map { i in
+                let u = Float(rng.next() >> 40) / Float(1 << 24)
+                switch shape {
+                case 0: return i % 97 == 0 ? 8 + u : u * 4        // a few likely tokens
+                case 1: return u * 0.01                          // almost flat
+                default: return Float(Int(u * 6))                // many exact ties
+                }
+            }
+            let m = Double(logits.max()!)
+            let order = logits.indices.sorted { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }
+            let total = logits.reduce(0.0) { $0 + exp(Double($1) - m) }
+            var expected: [Int32] = [], mass = 0.0
+            for i in order {
+                expected.append(Int32(i)); mass += exp(Double(logits[i]) - m) / total
+                if mass >= p { break }
+            }
+            let c = run(TopP(p), logits)
+            #expect(c.ids == expected, "p \(p) shape \(shape): kept \(c.count), expected \(expected.count)")
+            #expect(c.sorted)
+        }
     }
 
     @Test func minP() {

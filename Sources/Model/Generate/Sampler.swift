@@ -25,6 +25,12 @@ public struct Candidates: Sendable {
         sorted = true
     }
 
+    /// Keeps the candidates at `indices` (in their order; not sorted unless they were).
+    mutating func restrict(to indices: [Int]) {
+        ids = indices.map { ids[$0] }
+        logits = indices.map { logits[$0] }
+    }
+
     /// Keeps the first `n` (after `sort`).
     public mutating func keepFirst(_ n: Int) {
         let n = max(1, min(n, ids.count))
@@ -79,11 +85,27 @@ public struct TopP: SamplerStep {
     public var p: Double
     public init(_ p: Double) { self.p = p }
     public func apply(_ c: inout Candidates, history: ArraySlice<Int32>) {
-        guard p < 1 else { return }
+        guard p < 1, let m = c.logits.max() else { return }
+        // Sorting a whole vocabulary (49k) for every token is most of a sampled decode step's
+        // sampling cost, and the kept set is small: sort only the tokens whose weight is at
+        // least τ (a prefix of the full order), with τ lowered until they hold mass p.
+        let e = c.logits.map { exp(Double($0 - m)) }
+        let total = e.reduce(0, +)
+        var tau = 1e-4
+        while tau > 1e-12 {
+            var mass = 0.0
+            for w in e where w >= tau { mass += w }
+            if mass >= p * total {
+                let keep = c.ids.indices.filter { e[$0] >= tau }
+                c.restrict(to: keep)
+                break
+            }
+            tau *= 1e-2
+        }
         c.sort()
         var cumulative = 0.0
-        for (i, q) in c.probabilities().enumerated() {
-            cumulative += q
+        for i in c.ids.indices {
+            cumulative += exp(Double(c.logits[i] - m)) / total
             if cumulative >= p { return c.keepFirst(i + 1) }
         }
     }
