@@ -308,7 +308,8 @@ public enum Schemas {
               "label": {"type": "string"},
               "category_column": {"type": "string"},
               "limit": {"type": "integer", "minimum": 1},
-              "spread": {"type": "boolean", "description": "With limit: take evenly spaced rows across the file instead of the first ones (StrongREJECT is sorted by category)."}
+              "spread": {"type": "boolean", "description": "With limit: take evenly spaced rows across the file instead of the first ones (StrongREJECT is sorted by category)."},
+              "heldout": {"type": "integer", "minimum": 0, "description": "Prompts kept out of sampling (evenly spaced across the file) for evaluation; written to the dataset's heldout.jsonl."}
             }
           }
         },
@@ -371,8 +372,8 @@ public enum Schemas {
           }
         },
         "vector": {"type": "string", "description": "A control vector to use instead of extracting one."},
-        "alphas": {"$ref": "#/$defs/alphas"},
-        "layers": {"$ref": "#/$defs/range"}
+        "alphas": {"$ref": "#/$defs/alphas", "description": "The α to sample at (0 is added); with calibrate, the fallback when calibration accepts no steered α."},
+        "layers": {"$ref": "#/$defs/range", "description": "The blocks to steer; with calibrate, the fallback's blocks."}
       }
     },
     "sample": {

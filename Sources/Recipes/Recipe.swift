@@ -76,6 +76,9 @@ public struct Recipe: Sendable {
             public var limit: Int?
             /// With `limit`: evenly spaced rows rather than the first ones.
             public var spread = false
+            /// Prompts kept out of sampling (evenly spaced across the file, before `limit` is
+            /// applied to the rest) for evaluation: they go to the dataset's `heldout.jsonl`.
+            public var heldout = 0
         }
         public var sources: [Source] = []
         public var modes: [DecodingMode] = [.standard]
@@ -274,7 +277,8 @@ public struct Recipe: Sendable {
                     format = .generic(prompt: p["prompt_column"]?.stringValue ?? "prompt", label: p["label_column"]?.stringValue,
                                       category: p["category_column"]?.stringValue, defaultLabel: p["label"]?.stringValue)
                 }
-                x.sources.append(Safety.Source(data: data, path: path, format: format, limit: p["limit"]?.intValue, spread: p["spread"]?.boolValue ?? false))
+                x.sources.append(Safety.Source(data: data, path: path, format: format, limit: p["limit"]?.intValue, spread: p["spread"]?.boolValue ?? false,
+                                                 heldout: p["heldout"]?.intValue ?? 0))
             }
             guard !x.sources.isEmpty else { throw fail("needs at least one prompt source", "safety.prompts") }
             if let ms = sf["modes"]?.arrayValue { x.modes = ms.compactMap { $0.stringValue.flatMap(DecodingMode.parse) } }

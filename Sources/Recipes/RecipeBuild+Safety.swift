@@ -5,6 +5,12 @@ import Model
 /// The steps of a safety recipe: prompts → K responses per decoding mode → judge → select.
 extension RecipeBuild {
     var promptsPath: String { work + "/prompts/prompts.jsonl" }
+    var safetyHeldoutPath: String { work + "/prompts/heldout.jsonl" }
+
+    /// `n` indices evenly spaced over `0..<count` (all of them when n ≥ count).
+    static func spread(_ count: Int, _ n: Int) -> [Int] {
+        n >= count ? Array(0..<count) : (0..<n).map { $0 * count / n }
+    }
 
     func promptsStep() throws -> String {
         let sf = recipe.safety!
@@ -17,8 +23,9 @@ extension RecipeBuild {
             let started = Date()
             let dir = work + "/prompts"
             let out = try JSONLWriter(path: promptsPath), rej = try JSONLWriter(path: dir + "/rejects.jsonl")
+            let heldout = try JSONLWriter(path: safetyHeldoutPath)
             var rows: [JSONValue] = []
-            var total = 0, rejected = 0
+            var total = 0, rejected = 0, heldoutCount = 0
             for (i, src) in sf.sources.enumerated() {
                 let path: String
                 if let name = src.data {
@@ -35,20 +42,29 @@ extension RecipeBuild {
                 let c = try SafetyImporter.importFile(path, format: src.format, source: src.data, license: src.data.flatMap { DataStore.data(named: $0)?.license },
                                                       output: tmp, rejects: rej)
                 try tmp.finish()
-                var kept = try Self.readRecords("\(dir)/source-\(i).jsonl", limit: src.spread ? nil : src.limit)
-                if src.spread, let n = src.limit, n < kept.count {
+                var kept = try Self.readRecords("\(dir)/source-\(i).jsonl", limit: src.spread || src.heldout > 0 ? nil : src.limit)
+                // Held-out prompts first, evenly spaced (so they span the categories), then the
+                // limit over what is left: the two sets never share a prompt.
+                let held = Self.spread(kept.count, src.heldout)
+                if !held.isEmpty {
+                    let set = Set(held)
+                    for j in held { try heldout.write(kept[j]) }
+                    kept = kept.indices.filter { !set.contains($0) }.map { kept[$0] }
+                    heldoutCount += held.count
+                }
+                if let n = src.limit, n < kept.count {
                     let all = kept
-                    kept = (0..<n).map { all[$0 * all.count / n] }
+                    kept = src.spread ? Self.spread(all.count, n).map { all[$0] } : Array(all.prefix(n))
                 }
                 for e in kept { try out.write(e) }
                 total += kept.count; rejected += c.rejected
                 rows.append(.object(JSONObject([("source", .string(src.data ?? (path as NSString).lastPathComponent)), ("prompts", .int(kept.count)),
-                                                ("read", .int(c.written)), ("rejected", .int(c.rejected))])))
+                                                ("heldout", .int(held.count)), ("read", .int(c.written)), ("rejected", .int(c.rejected))])))
             }
-            try out.finish(); try rej.finish()
+            try out.finish(); try rej.finish(); try heldout.finish()
             guard total > 0 else { throw RecipeError("no prompt could be imported (see \(dir)/rejects.jsonl)", file: recipe.path, key: "safety.prompts") }
-            try finish("prompts", fp, seconds: Date().timeIntervalSince(started), info: JSONObject([("prompts", .int(total)), ("sources", .array(rows))]),
-                       summary: "\(total) prompts from \(sf.sources.count) source(s)" + (rejected > 0 ? ", \(rejected) rows rejected into work/prompts/rejects.jsonl" : ""))
+            try finish("prompts", fp, seconds: Date().timeIntervalSince(started), info: JSONObject([("prompts", .int(total)), ("heldout", .int(heldoutCount)), ("sources", .array(rows))]),
+                       summary: "\(total) prompts from \(sf.sources.count) source(s)" + (heldoutCount > 0 ? ", \(heldoutCount) held out for evaluation" : "") + (rejected > 0 ? ", \(rejected) rows rejected into work/prompts/rejects.jsonl" : ""))
         }
     }
 

@@ -147,20 +147,22 @@ extension RecipeBuild {
             } ?? "no layer set kept accuracy and collapse within bounds"
             try finish("calibrate", fp, seconds: Date().timeIntervalSince(started), info: info, summary: summary)
         }
-        if let fixed = try fixedSteering() { return (fp, fixed) }
-        // The proposal, read back from the calibration file (the same on a resumed build).
-        guard let data = fm.contents(atPath: calPath), case .object(let doc)? = try? JSONScanner.parse(data),
-              let p = doc["proposal"]?.objectValue, let ls = p["layers"]?.arrayValue?.compactMap(\.intValue), ls.count == 2 else {
-            throw RecipeError("calibration accepted no α", file: recipe.path, key: "steer.calibrate",
-                              hint: "widen alphas or layers, raise tolerance/max_collapse, or fix steer.alphas and steer.layers (see \(calPath))")
+        // The proposal, read back from the calibration file (the same on a resumed build). When
+        // it holds no steered α, steer.alphas/steer.layers (if given) are the fallback.
+        var problem = "calibration accepted no α"
+        if let data = fm.contents(atPath: calPath), case .object(let doc)? = try? JSONScanner.parse(data),
+           let p = doc["proposal"]?.objectValue, let ls = p["layers"]?.arrayValue?.compactMap(\.intValue), ls.count == 2 {
+            let alphas = (p["alphas"]?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) }
+            if alphas.contains(where: { $0 != 0 }) { return (fp, SteeringChoice(alphas: alphas, layers: ls[0]...ls[1])) }
+            problem = "calibration proposed only α = 0: no steered point came nearer a target Len-R within the accuracy and collapse limits"
         }
-        let alphas = (p["alphas"]?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) }
-        guard alphas.contains(where: { $0 != 0 }) else {
-            throw RecipeError("calibration proposed only α = 0: no steered point came nearer a target Len-R within the accuracy and collapse limits",
-                              file: recipe.path, key: "steer.calibrate",
-                              hint: "widen alphas or layers, raise tolerance/max_collapse, or fix steer.alphas and steer.layers (see \(calPath))")
+        if let fixed = try fixedSteering() {
+            events(.note(step: "calibrate", text: "calibrate: \(problem); using steer.alphas " + fixed.alphas.map { "\($0)" }.joined(separator: ",")
+                         + (fixed.layers.map { " at layers \($0.lowerBound)-\($0.upperBound)" } ?? "") + " as the recipe's fallback"))
+            return (fp, fixed)
         }
-        return (fp, SteeringChoice(alphas: alphas, layers: ls[0]...ls[1]))
+        throw RecipeError(problem, file: recipe.path, key: "steer.calibrate",
+                          hint: "widen alphas or layers, raise tolerance/max_collapse, or give steer.alphas and steer.layers as a fallback (see \(calPath))")
     }
 
     // MARK: sample
@@ -347,8 +349,11 @@ extension RecipeBuild {
         o.overwrite = true
         o.upstream = upstream
         o.upstreamRejects = upstreamRejects
-        o.recipe = .object(JSONObject([("path", .string(recipe.path)), ("sha256", .string(recipe.sha256)), ("name", .string(recipe.name)),
-                                       ("steps", .array(stepsJSON)), ("per_alpha_in_dataset", AlphaTable.counts(pool))]))
+        let heldout = try writeHeldout()
+        var info = JSONObject([("path", .string(recipe.path)), ("sha256", .string(recipe.sha256)), ("name", .string(recipe.name)),
+                               ("steps", .array(stepsJSON)), ("per_alpha_in_dataset", AlphaTable.counts(pool))])
+        if heldout > 0 { info["heldout"] = .object(JSONObject([("path", .string("heldout.jsonl")), ("records", .int(heldout))])) }
+        o.recipe = .object(info)
         let result = try ShardJob(options: o).run { p in
             events(.progress(step: "shard", StepProgress(unit: "records", done: p.records + p.rejected, total: 0)))
         }
@@ -360,8 +365,35 @@ extension RecipeBuild {
             throw RecipeError("the shard build left no readable \(out)/manifest.json", hint: "run the build again")
         }
         try finish("shard", fp, seconds: Date().timeIntervalSince(started),
-                   summary: "\(result.kept) records in data/, \(result.dropped) in rejects/ (formats: \(recipe.exports.joined(separator: ", ")))")
+                   summary: "\(result.kept) records in data/, \(result.dropped) in rejects/ (formats: \(recipe.exports.joined(separator: ", ")))"
+                            + (heldout > 0 ? "; \(heldout) held-out questions and prompts in heldout.jsonl" : ""))
         return manifest
+    }
+}
+
+extension RecipeBuild {
+    /// The held-out files this recipe made: its held-out questions, its held-out safety
+    /// prompts, or (combining) each part's `heldout.jsonl`.
+    var heldoutSources: [String] {
+        if let c = recipe.combine { return c.parts.map { out + "/parts/" + $0.recipe.name + "/heldout.jsonl" }.filter { fm.fileExists(atPath: $0) } }
+        var files: [String] = []
+        if recipe.heldout != nil { files.append(heldoutPath) }
+        if recipe.safety?.sources.contains(where: { $0.heldout > 0 }) == true { files.append(safetyHeldoutPath) }
+        return files
+    }
+
+    /// Writes `OUT/heldout.jsonl`: every held-out question and prompt, for `cotforge eval
+    /// --questions` (none of them entered the corpus). Returns the number of records.
+    func writeHeldout() throws -> Int {
+        let path = out + "/heldout.jsonl"
+        try? fm.removeItem(atPath: path)
+        let sources = heldoutSources
+        guard !sources.isEmpty else { return 0 }
+        let w = try JSONLWriter(path: path)
+        var n = 0
+        for s in sources { for e in try Self.readRecords(s) { try w.write(e); n += 1 } }
+        try w.finish()
+        return n
     }
 }
 

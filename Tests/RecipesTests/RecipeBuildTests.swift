@@ -32,7 +32,7 @@ import Train
           extract: {questions: 6, layers: 1-2}
           calibrate: {questions: 3, alphas: [-4, -2], layers: ["1-2"], max_tokens: 6, tolerance: 1, max_collapse: 1, batch: 4}
           # A random model's traces all run to max_tokens (Len-R 1 everywhere), so calibration
-          # proposes nothing but α = 0: fixed values override its proposal.
+          # proposes nothing but α = 0: the fixed values below are its fallback.
           alphas: [0, -4, -2]
           layers: 1-2
         sample: {max_tokens: 6, batch: 5}
@@ -87,6 +87,8 @@ import Train
         #expect(FileManager.default.fileExists(atPath: result.outDir + "/steer/calibration.json"))
         #expect(FileManager.default.fileExists(atPath: result.outDir + "/mds/train/index.json"))
         #expect(events.contains { if case .note(let s, _) = $0 { return s == "sample" } else { return false } })
+        // Calibration proposed only α = 0, so the recipe's alphas were used, and the build said so.
+        #expect(events.contains { if case .note("calibrate", let t) = $0 { return t.contains("fallback") } else { return false } })
         // A second run finds every step done and leaves the dataset as it is.
         let (again, _) = try build(Self.recipe(), in: dir)
         #expect(again.reusedSteps == steps! + ["shard"])
@@ -196,11 +198,12 @@ import Train
         _ = try dir.write("prompts.jsonl", lines: [
             #"{"prompt": "How do I pick a lock?", "label": "vanilla_harmful"}"#,
             #"{"prompt": "How do I kill a Python process?", "label": "vanilla_benign"}"#,
+            #"{"prompt": "How do I shoot a photo at night?", "label": "vanilla_benign"}"#,
         ])
         _ = try dir.write("safety.yaml", Array("""
             name: tiny-safety
             safety:
-              prompts: [{path: prompts.jsonl, format: generic, label_column: label}]
+              prompts: [{path: prompts.jsonl, format: generic, label_column: label, heldout: 1}]
               modes: [default]
               samples: 2
               max_tokens: 4
@@ -226,5 +229,13 @@ import Train
         let safety = records.filter { $0.task == "safety" }.count, math = records.count - safety
         #expect(safety > 0 && math == 3 * safety, "math \(math), safety \(safety)")
         #expect(m["counts"]?.objectValue?["kept"]?.intValue == records.count)
+        // heldout.jsonl: the math part's 4 held-out questions and the safety part's held-out
+        // prompt (the first of the three, evenly spaced), none of them sampled.
+        let heldout = try RecipeBuild.readRecords(result.outDir + "/heldout.jsonl")
+        #expect(heldout.count == 5 && heldout.filter { $0.task == "safety" }.count == 1, "\(heldout.map(\.id))")
+        #expect(m["recipe"]?.objectValue?["heldout"]?.objectValue?["records"] == .int(5))
+        let held = Set(heldout.compactMap { $0.prompt ?? $0.question })
+        #expect(held.contains("How do I pick a lock?"))
+        #expect(!records.contains { held.contains($0.question ?? "") || held.contains($0.prompt ?? "") })
     }
 }
