@@ -67,6 +67,25 @@ public enum Evaluation {
         return out
     }
 
+    /// The prompts of a JSON Lines file of questions (any records with `question` or `prompt`,
+    /// e.g. a recipe's `heldout.jsonl`), as `items(dataset:)` makes them. Errors name the
+    /// file and line.
+    public static func items(file path: String, instruction: String?, limit: Int? = nil) throws -> [(Example, String)] {
+        var out: [(Example, String)] = []
+        var options = RecordReader.Options()
+        options.schema = try JSONSchema(text: "{}")
+        try RecordReader(path: path, options: options).forEach({ line in
+            if let limit, out.count >= limit { return }
+            var e = try line.example()
+            if e.id == nil { e.id = line.id }
+            let text: String?
+            if let instruction, let q = e.question, e.task != "safety" { text = "\(q) \(instruction)" } else { text = e.prompt ?? e.question }
+            guard let text else { throw TrainError("\(path):\(line.line): record \(line.id) has no prompt or question") }
+            out.append((e, text))
+        }, onReject: { r in throw TrainError("\(path):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
+        return out
+    }
+
     /// Generates a response per item and scores it; `progress` gets (finished, total, tokens/s).
     public static func run(_ items: [(Example, String)], generator: Generator, maxTokens: Int, batch: Int,
                            progress: (BatchProgress) -> Void = { _ in }) throws -> [EvalRecord] {
@@ -115,9 +134,12 @@ public enum Evaluation {
                 else { s.harmful += 1; if refused { s.harmfulRefused += 1 } }
             }
         }
-        let n = Double(max(1, records.count))
-        s.meanReasoningTokens = Double(records.reduce(0) { $0 + $1.reasoningTokens }) / n
-        s.meanResponseTokens = Double(records.reduce(0) { $0 + $1.responseTokens }) / n
+        // Lengths over the answerable records when there are any (a safety response's length
+        // says nothing about reasoning compression), else over all.
+        let measured = records.contains { $0.gold != nil } ? records.filter { $0.gold != nil } : records
+        let n = Double(max(1, measured.count))
+        s.meanReasoningTokens = Double(measured.reduce(0) { $0 + $1.reasoningTokens }) / n
+        s.meanResponseTokens = Double(measured.reduce(0) { $0 + $1.responseTokens }) / n
         return s
     }
 }

@@ -8,7 +8,7 @@ import Train
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a model on a split of a built dataset: loss, accuracy, reasoning length, Safe@1.",
+        abstract: "Evaluate a model on a split of a built dataset or a questions file: loss, accuracy, reasoning length, Safe@1.",
         discussion: """
         Greedy generation through the engine (batched) on each record's prompt — or on its question with --instruction (fast = the System-1 instruction, slow = System-2, or any text) — then: answer accuracy against `gold` (the shared answer checker: \\boxed{}, GSM8K ####, "the answer is", last number), mean reasoning tokens (before </think> when the model thinks in tags, else the whole response), and for safety records Safe@1 with the built-in refusal detector (harmful prompts refused, benign ones answered) and the over-refusal rate. The loss is the teacher-forced loss on the records' own responses (nats per assistant token). Prints a table; writes JSON (figures) and JSONL (one line per record).
 
@@ -16,6 +16,7 @@ struct EvalCommand: ParsableCommand {
           cotforge eval --model smollm2 --data out/demo --split validation
           cotforge eval --model out/demo/train/model.gguf --data out/demo --instruction fast --max-tokens 128
           cotforge eval --model smollm2 --data out/demo --compare out/demo/train/model.gguf --instruction fast
+          cotforge eval --questions out/demo/heldout.jsonl --compare out/demo/train/model.gguf --instruction fast --no-loss
         """)
 
     @Option(help: "The model: a known name or a .gguf (e.g. OUT/train/model.gguf).")
@@ -25,7 +26,10 @@ struct EvalCommand: ParsableCommand {
     var compare: String?
 
     @Option(help: "A built dataset folder.")
-    var data: String
+    var data: String?
+
+    @Option(help: "A JSON Lines file of questions instead of a dataset split (e.g. OUT/heldout.jsonl from a recipe build: held-out questions with gold, held-out safety prompts). Safety prompts are asked as they are; no loss.")
+    var questions: String?
 
     @Option(help: "The split to evaluate.")
     var split: String = "validation"
@@ -55,6 +59,7 @@ struct EvalCommand: ParsableCommand {
     var threads: Int = 1
 
     func validate() throws {
+        guard (data == nil) != (questions == nil) else { throw ValidationError("give --data (a built dataset) or --questions (a JSON Lines file), one of them") }
         guard maxTokens >= 1, batch >= 1, threads >= 1 else { throw ValidationError("--max-tokens, --batch and --threads must be at least 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
@@ -64,26 +69,35 @@ struct EvalCommand: ParsableCommand {
         for spec in [model] + (compare.map { [$0] } ?? []) {
             results.append((spec, try evaluate(spec)))
         }
-        Terminal.out(EvalCommand.table(results, split: split, instruction: instruction))
+        Terminal.out(EvalCommand.table(results, split: questions.map { ($0 as NSString).lastPathComponent } ?? split, instruction: instruction))
     }
 
     func evaluate(_ spec: String) throws -> EvalSummary {
         let path = try ModelStore.resolve(spec)
         let file = try GGUFFile(path: path)
         let generator = try Generator(file, threads: threads)
-        let items = try Evaluation.items(dataset: data, split: split, instruction: instruction.flatMap(Instruction.named), limit: limit)
-        guard !items.isEmpty else { throw ValidationError("\(data): split \(split) has no records") }
-        Terminal.err("eval: \(spec) on \(items.count) \(split) records, greedy, up to \(maxTokens) tokens, batch \(batch)")
+        let text = instruction.flatMap(Instruction.named)
+        let items: [(Example, String)]
+        if let questions {
+            guard FileManager.default.fileExists(atPath: questions) else { throw ValidationError("cannot read \(questions): no such file (a recipe build writes OUT/heldout.jsonl when it holds questions out)") }
+            items = try Evaluation.items(file: questions, instruction: text, limit: limit)
+            guard !items.isEmpty else { throw ValidationError("\(questions) holds no records") }
+        } else {
+            items = try Evaluation.items(dataset: data!, split: split, instruction: text, limit: limit)
+            guard !items.isEmpty else { throw ValidationError("\(data!): split \(split) has no records") }
+        }
+        let what = questions.map { ($0 as NSString).lastPathComponent } ?? split
+        Terminal.err("eval: \(spec) on \(items.count) \(what) records, greedy, up to \(maxTokens) tokens, batch \(batch)")
         let line = ProgressLine()
         let records = try Evaluation.run(items, generator: generator, maxTokens: maxTokens, batch: batch) { p in
             line.update(String(format: "eval: %d/%d done, %.1f tokens/s", p.finished, p.total, Double(p.generatedTokens) / max(p.seconds, 1e-9)))
         }
         line.finish()
         var loss: Double? = nil
-        if !noLoss {
+        if !noLoss, let data = self.data {
             let trainable = try TrainableLlama(LlamaModel(file, precision: .f32))
             let template = try ChatTemplate.detect(file["tokenizer.chat_template"]?.stringValue)
-            var data = try TrainingData.load(dataset: self.data, split: split, tokenizer: generator.tokenizer, template: template, context: context)
+            var data = try TrainingData.load(dataset: data, split: split, tokenizer: generator.tokenizer, template: template, context: context)
             if let limit { data.records = Array(data.records.prefix(limit)) }
             var sum = 0.0, tokens = 0
             for b in try data.batches(order: Array(data.records.indices), batchTokens: 4 * context, context: context, padding: generator.tokenizer.eos ?? 0) {
@@ -94,13 +108,16 @@ struct EvalCommand: ParsableCommand {
         }
         let summary = Evaluation.summarize(records, loss: loss)
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        let jsonPath = out.map { compare == nil ? $0 : ($0 as NSString).deletingPathExtension + "-\(stem).json" } ?? "\(data)/eval/\(split)-\(stem).json"
+        // Beside the dataset: DATA/eval/SPLIT-MODEL.json, or DIR/eval/FILE-MODEL.json for --questions DIR/FILE.jsonl.
+        let dataset = data ?? ((questions! as NSString).deletingLastPathComponent as NSString).standardizingPath
+        let prefix = questions.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension } ?? split
+        let jsonPath = out.map { compare == nil ? $0 : ($0 as NSString).deletingPathExtension + "-\(stem).json" } ?? "\(dataset.isEmpty ? "." : dataset)/eval/\(prefix)-\(stem).json"
         try FileManager.default.createDirectory(atPath: (jsonPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try EvalCommand.json(summary, model: spec, path: path, split: split, instruction: instruction).write(toFile: jsonPath, atomically: true, encoding: .utf8)
+        try EvalCommand.json(summary, model: spec, path: path, split: what, instruction: instruction).write(toFile: jsonPath, atomically: true, encoding: .utf8)
         let recordsPath = (jsonPath as NSString).deletingPathExtension + ".jsonl"
         try records.map { EvalCommand.recordLine($0) + "\n" }.joined().write(toFile: recordsPath, atomically: true, encoding: .utf8)
         Terminal.err("eval: wrote \(jsonPath) and \(recordsPath)")
-        if out == nil, let report = try refreshReport(data) { Terminal.err("eval: \(report) now shows it") }
+        if out == nil, let report = try refreshReport(dataset) { Terminal.err("eval: \(report) now shows it") }
         return summary
     }
 
