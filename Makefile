@@ -1,10 +1,13 @@
 # The two commands the README starts with:
-#   make demo   build cotforge (release) and a demo dataset from datasets/seed, then verify it
+#   make demo   the main job on the default model: build cotforge (release), build the demo
+#               dataset (datasets/demo.yaml), verify it, fine-tune on it (LoRA), evaluate base
+#               vs fine-tuned; QUICK=1 runs the same stages at a toy size (~3-4 minutes, CI)
 #   make test   the whole test suite: fetches the default model (once), Swift unit and
 #               real-model tests, then interop tests with the Python readers
 SWIFT ?= swift
 PYTHON ?= python3
 OUT ?= out
+QUICK ?= 0
 
 .PHONY: demo test deps deps-python build release schemas bench clean
 
@@ -21,11 +24,7 @@ release: deps
 	$(SWIFT) build -c release
 
 demo: release
-	.build/release/cotforge shard datasets/seed/arith-cot.jsonl datasets/seed/broken.jsonl \
-	    --out $(OUT)/demo --split validation=0.1 --license mit --overwrite \
-	    --stage format --stage answer --stage repetition
-	.build/release/cotforge verify $(OUT)/demo
-	.build/release/cotforge inspect $(OUT)/demo --samples 1
+	QUICK=$(QUICK) OUT=$(OUT) bash scripts/demo.sh
 
 test: deps-python
 	$(SWIFT) build --build-tests
