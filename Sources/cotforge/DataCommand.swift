@@ -8,6 +8,11 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Fetch the prompt sets cotforge knows (pinned by SHA-256) and list them.",
+        discussion: """
+        Examples:
+          cotforge data list
+          cotforge data fetch strongreject
+        """,
         subcommands: [DataFetch.self, DataList.self])
 }
 
@@ -44,7 +49,8 @@ struct DataFetch: ParsableCommand {
 }
 
 struct DataList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Known data files and whether they are downloaded.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Known data files and whether they are downloaded.",
+                                                    discussion: "Example:\n  cotforge data list")
 
     func run() throws {
         for d in DataStore.known {
@@ -58,6 +64,15 @@ struct SafetyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "safety",
         abstract: "SafeChain-style safety sets: import prompts, sample K responses per decoding mode, judge, select.",
+        discussion: """
+        The steps a safety recipe (cotforge build datasets/safechain-strongreject.yaml) runs, one at a time.
+
+        Examples:
+          cotforge safety import strongreject -o prompts.jsonl
+          cotforge safety sample --prompts prompts.jsonl --modes default,zerothink,lessthink,morethink:2 --samples 5 -o responses.jsonl
+          cotforge safety judge responses.jsonl -o judged.jsonl
+          cotforge safety select judged.jsonl -o selected.jsonl --metrics metrics.json
+        """,
         subcommands: [SafetyImportCommand.self, SafetySampleCommand.self, SafetyJudgeCommand.self, SafetySelectCommand.self])
 }
 

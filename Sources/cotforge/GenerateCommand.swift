@@ -60,7 +60,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A control vector (llama.cpp's GGUF format) to add to the residual stream.", valueName: "vector.gguf"))
     var steer: String?
 
-    @Option(help: "Scale of the control vector (negative reverses it).")
+    // Unconditional: the value may start with "-" (--alpha -1).
+    @Option(parsing: .unconditional, help: "Scale of the control vector (negative reverses it).")
     var alpha: Float = 1
 
     @Option(help: ArgumentHelp("Blocks to steer, as N or A-B (default: every block the vector has).", valueName: "range"))

@@ -7,6 +7,13 @@ struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Fetch models and show what is inside a GGUF.",
+        discussion: """
+        Examples:
+          cotforge model fetch smollm2
+          cotforge model info smollm2 --tensors
+          cotforge model tokenize smollm2 --chat "What is 12 + 7?"
+          cotforge model list
+        """,
         subcommands: [ModelFetch.self, ModelInfo.self, ModelTokenize.self, ModelList.self])
 }
 

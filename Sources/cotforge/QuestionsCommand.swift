@@ -6,6 +6,11 @@ struct QuestionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "questions",
         abstract: "Make question records for self-sampling: generate word problems, or import GSM8K, MATH, reasoning-gym or any JSONL.",
+        discussion: """
+        Examples:
+          cotforge questions generate --count 200 --steps 1-1 -o questions.jsonl
+          cotforge questions import test.jsonl --format gsm8k -o questions.jsonl
+        """,
         subcommands: [QuestionsGenerateCommand.self, QuestionsImportCommand.self])
 }
 

@@ -9,6 +9,14 @@ struct SteerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steer",
         abstract: "Make steering directions (control vectors) from a model's own activations.",
+        discussion: """
+        The steps of steered self-sampling (S3-CoT) one at a time; a recipe (cotforge build datasets/s3cot-arith.yaml) runs them all.
+
+        Examples:
+          cotforge steer extract --model smollm2 --questions questions.jsonl -o vl.gguf
+          cotforge steer calibrate --vector vl.gguf --questions questions.jsonl --alphas -3:1:-1 --layers 13 -o calibration.json
+          cotforge steer sample --vector vl.gguf --alphas 0,-1,-2 --layers 13 --questions questions.jsonl -o traces.jsonl
+        """,
         subcommands: [SteerExtractCommand.self, SteerCalibrateCommand.self, SteerSampleCommand.self])
 }
 
@@ -104,7 +112,8 @@ struct SteerSampleCommand: ParsableCommand {
     @Option(help: "The control vector (from `steer extract`).")
     var vector: String
 
-    @Option(help: ArgumentHelp("Steering strengths, comma-separated; include 0 for Len-R.", valueName: "0,-0.5,-1"))
+    // Unconditional: the value may start with "-" (--alphas -1,-2).
+    @Option(parsing: .unconditional, help: ArgumentHelp("Steering strengths, comma-separated; include 0 for Len-R.", valueName: "0,-0.5,-1"))
     var alphas: String = "0,-0.5,-1"
 
     @Option(help: ArgumentHelp("Blocks to steer (default: every block the vector has).", valueName: "range"))
@@ -205,7 +214,8 @@ struct SteerCalibrateCommand: ParsableCommand {
     @Option(help: "Use the first N questions.")
     var n: Int = 20
 
-    @Option(help: ArgumentHelp("α values: start:step:end or a comma list; 0 is added when missing.", valueName: "-1:0.25:0"))
+    // Unconditional: the value may start with "-" (--alphas -1:0.25:0).
+    @Option(parsing: .unconditional, help: ArgumentHelp("α values: start:step:end or a comma list; 0 is added when missing.", valueName: "-1:0.25:0"))
     var alphas: String = "-1:0.25:0"
 
     @Option(help: ArgumentHelp("A layer set to try, N or A-B (repeat for several).", valueName: "range"))

@@ -7,7 +7,8 @@ import Shards
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version",
-        abstract: "Print the version of cotforge and of the system libraries it is linked with (for bug reports).")
+        abstract: "Print the version of cotforge and of the system libraries it is linked with (for bug reports).",
+        discussion: "Example:\n  cotforge version")
 
     func run() throws {
         Terminal.out("cotforge \(Cotforge.version)")
