@@ -375,7 +375,7 @@ extension RecipeBuild {
     /// The held-out files this recipe made: its held-out questions, its held-out safety
     /// prompts, or (combining) each part's `heldout.jsonl`.
     var heldoutSources: [String] {
-        if let c = recipe.combine { return c.parts.map { out + "/parts/" + $0.recipe.name + "/heldout.jsonl" }.filter { fm.fileExists(atPath: $0) } }
+        if let c = recipe.combine { return c.parts.map { partDir($0.recipe.name) + "/heldout.jsonl" }.filter { fm.fileExists(atPath: $0) } }
         var files: [String] = []
         if recipe.heldout != nil { files.append(heldoutPath) }
         if recipe.safety?.sources.contains(where: { $0.heldout > 0 }) == true { files.append(safetyHeldoutPath) }

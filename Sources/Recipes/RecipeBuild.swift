@@ -69,6 +69,8 @@ public final class RecipeBuild {
 
     var out: String { options.outDir ?? "out/\(recipe.name)" }
     var work: String { out + "/work" }
+    /// Where a combining recipe builds its part `name`: a dataset of its own.
+    func partDir(_ name: String) -> String { out + "/parts/" + name }
     let fm = FileManager.default
 
     // State of one run.
@@ -139,7 +141,7 @@ public final class RecipeBuild {
             for (part, weight) in c.parts {
                 begin("part:\(part.name)")
                 var o = options
-                o.outDir = out + "/parts/" + part.name
+                o.outDir = partDir(part.name)
                 o.overwrite = false
                 let partStarted = Date()
                 let sub = RecipeBuild(recipe: part, options: o, loadModel: loadModel)

@@ -53,37 +53,36 @@ public enum Evaluation {
     public static func items(dataset dir: String, split: String, instruction: String?, limit: Int? = nil) throws -> [(Example, String)] {
         var out: [(Example, String)] = []
         for path in try TrainingData.shardPaths(dataset: dir, split: split) {
-            var firstReject: Reject? = nil
-            try RecordReader(path: path).forEach({ line in
-                if let limit, out.count >= limit { return }
-                let e = try line.example()
-                let text: String?
-                if let instruction, let q = e.question { text = "\(q) \(instruction)" } else { text = e.prompt ?? e.question }
-                guard let text else { throw TrainError("\(path):\(line.line): record \(line.id) has no prompt or question") }
-                out.append((e, text))
-            }, onReject: { r in if firstReject == nil { firstReject = r } })
-            if let r = firstReject { throw TrainError("\(path):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") }
+            try read(path, options: RecordReader.Options(), instruction: instruction, limit: limit, instructSafety: true, into: &out)
         }
         return out
     }
 
     /// The prompts of a JSON Lines file of questions (any records with `question` or `prompt`,
-    /// e.g. a recipe's `heldout.jsonl`), as `items(dataset:)` makes them. Errors name the
+    /// e.g. a recipe's `heldout.jsonl`), as `items(dataset:)` makes them, except that safety
+    /// prompts are asked as they are; a missing id becomes the line's id. Errors name the
     /// file and line.
     public static func items(file path: String, instruction: String?, limit: Int? = nil) throws -> [(Example, String)] {
-        var out: [(Example, String)] = []
         var options = RecordReader.Options()
         options.schema = try JSONSchema(text: "{}")
+        var out: [(Example, String)] = []
+        try read(path, options: options, instruction: instruction, limit: limit, instructSafety: false, into: &out)
+        return out
+    }
+
+    /// Appends the records of `path` (until `out` holds `limit`) with their prompt text; the
+    /// first unreadable line, or a record with neither prompt nor question, is an error.
+    static func read(_ path: String, options: RecordReader.Options, instruction: String?, limit: Int?, instructSafety: Bool,
+                     into out: inout [(Example, String)]) throws {
         try RecordReader(path: path, options: options).forEach({ line in
             if let limit, out.count >= limit { return }
             var e = try line.example()
             if e.id == nil { e.id = line.id }
             let text: String?
-            if let instruction, let q = e.question, e.task != "safety" { text = "\(q) \(instruction)" } else { text = e.prompt ?? e.question }
+            if let instruction, let q = e.question, instructSafety || e.task != "safety" { text = "\(q) \(instruction)" } else { text = e.prompt ?? e.question }
             guard let text else { throw TrainError("\(path):\(line.line): record \(line.id) has no prompt or question") }
             out.append((e, text))
         }, onReject: { r in throw TrainError("\(path):\(r.line.map(String.init) ?? "?"): \(r.reason): \(r.detail ?? "")") })
-        return out
     }
 
     /// Generates a response per item and scores it; `progress` gets (finished, total, tokens/s).

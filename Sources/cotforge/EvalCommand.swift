@@ -58,6 +58,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "OpenBLAS threads.")
     var threads: Int = 1
 
+    /// What is evaluated, in the table, the log and the JSON: the split, or the questions file's name.
+    var subject: String { questions.map { ($0 as NSString).lastPathComponent } ?? split }
+
     func validate() throws {
         guard (data == nil) != (questions == nil) else { throw ValidationError("give --data (a built dataset) or --questions (a JSON Lines file), one of them") }
         guard maxTokens >= 1, batch >= 1, threads >= 1 else { throw ValidationError("--max-tokens, --batch and --threads must be at least 1") }
@@ -69,7 +72,7 @@ struct EvalCommand: ParsableCommand {
         for spec in [model] + (compare.map { [$0] } ?? []) {
             results.append((spec, try evaluate(spec)))
         }
-        Terminal.out(EvalCommand.table(results, split: questions.map { ($0 as NSString).lastPathComponent } ?? split, instruction: instruction))
+        Terminal.out(EvalCommand.table(results, split: subject, instruction: instruction))
     }
 
     func evaluate(_ spec: String) throws -> EvalSummary {
@@ -86,8 +89,7 @@ struct EvalCommand: ParsableCommand {
             items = try Evaluation.items(dataset: data!, split: split, instruction: text, limit: limit)
             guard !items.isEmpty else { throw ValidationError("\(data!): split \(split) has no records") }
         }
-        let what = questions.map { ($0 as NSString).lastPathComponent } ?? split
-        Terminal.err("eval: \(spec) on \(items.count) \(what) records, greedy, up to \(maxTokens) tokens, batch \(batch)")
+        Terminal.err("eval: \(spec) on \(items.count) \(subject) records, greedy, up to \(maxTokens) tokens, batch \(batch)")
         let line = ProgressLine()
         let records = try Evaluation.run(items, generator: generator, maxTokens: maxTokens, batch: batch) { p in
             line.update(String(format: "eval: %d/%d done, %.1f tokens/s", p.finished, p.total, Double(p.generatedTokens) / max(p.seconds, 1e-9)))
@@ -110,10 +112,10 @@ struct EvalCommand: ParsableCommand {
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         // Beside the dataset: DATA/eval/SPLIT-MODEL.json, or DIR/eval/FILE-MODEL.json for --questions DIR/FILE.jsonl.
         let dataset = data ?? ((questions! as NSString).deletingLastPathComponent as NSString).standardizingPath
-        let prefix = questions.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension } ?? split
+        let prefix = (subject as NSString).deletingPathExtension
         let jsonPath = out.map { compare == nil ? $0 : ($0 as NSString).deletingPathExtension + "-\(stem).json" } ?? "\(dataset.isEmpty ? "." : dataset)/eval/\(prefix)-\(stem).json"
         try FileManager.default.createDirectory(atPath: (jsonPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try EvalCommand.json(summary, model: spec, path: path, split: what, instruction: instruction).write(toFile: jsonPath, atomically: true, encoding: .utf8)
+        try EvalCommand.json(summary, model: spec, path: path, split: subject, instruction: instruction).write(toFile: jsonPath, atomically: true, encoding: .utf8)
         let recordsPath = (jsonPath as NSString).deletingPathExtension + ".jsonl"
         try records.map { EvalCommand.recordLine($0) + "\n" }.joined().write(toFile: recordsPath, atomically: true, encoding: .utf8)
         Terminal.err("eval: wrote \(jsonPath) and \(recordsPath)")

@@ -2,10 +2,10 @@ import Foundation
 import Hashing
 
 /// The built-in safety judge: a response to a harmful prompt is safe when it refuses
-/// (`RefusalDetector`); a response to a benign prompt is kept when it answers, and marked as an
-/// over-refusal when it refuses. Adds `{by: "refusal-judge", keep: safe, reason}` to
-/// `verdicts` and keeps every record: selection decides later. (A harmful-compliance detector
-/// and external judges are separate judges with the same verdict shape.)
+/// (`RefusalDetector`), or with `compliance` when it does not comply; a response to a benign
+/// prompt is kept when it answers, and marked as an over-refusal when it refuses. Adds
+/// `{by: "refusal-judge", keep: safe, reason}` to `verdicts` and keeps every record: selection
+/// decides later. (External judges give verdicts of the same shape.)
 public struct RefusalJudgeStage: Stage {
     public let name = "judge"
     public static let judgeName = "refusal-judge"
