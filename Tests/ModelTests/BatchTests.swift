@@ -52,6 +52,10 @@ import TestSupport
         let rows = m.rows, cols = m.cols
         var batched = [Float](repeating: 0, count: n * rows)
         x.withUnsafeBufferPointer { xb in batched.withUnsafeMutableBufferPointer { m.matvecBatch(xb.baseAddress!, rows: n, $0.baseAddress!) } }
+        // Split over threads, every output is the same.
+        var threaded = [Float](repeating: .nan, count: n * rows)
+        x.withUnsafeBufferPointer { xb in threaded.withUnsafeMutableBufferPointer { m.matvecBatch(xb.baseAddress!, rows: n, $0.baseAddress!, threads: 3) } }
+        #expect(threaded.map(\.bitPattern) == batched.map(\.bitPattern), "\(m.type.name) n \(n): 3 threads differ from 1")
         for i in 0..<n {
             var alone = [Float](repeating: 0, count: rows)
             x.withUnsafeBufferPointer { xb in alone.withUnsafeMutableBufferPointer { m.matvec(xb.baseAddress! + i * cols, $0.baseAddress!) } }

@@ -145,6 +145,31 @@ import TestSupport
         #expect(a.s[0] == Float(Float16(Float(2.54) / 127 * 2)))
     }
 
+    /// The vectorized quantizer the fast kernels use gives the scalar one's values bit for bit:
+    /// random rows, ties at .5 that round to even, an all-zero block, one huge value beside a tiny one,
+    /// the largest magnitude negative.
+    @Test func fastActivationQuantizationEqualsTheScalarLoop() {
+        var rng = SeededRandom(seed: 7)
+        var x = (0..<(32 * 12)).map { _ in Float.random(in: -3...3, using: &rng) }
+        for j in 0..<32 { x[32 + j] = 0 }                                  // block 1: zeros
+        x[64] = 2.54; for j in 1..<32 { x[64 + j] = Float(j % 7) * 0.01 }  // block 2: ties (0.01·50 = 0.5, 0.03·50 = 1.5, …)
+        x[96] = 3e38; x[97] = -1e-30                                       // block 3: huge and tiny
+        for j in 0..<32 { x[128 + j] = -Float(j) }                         // block 4: the negative largest
+        for withSums in [false, true] {
+            let scalar = x.withUnsafeBufferPointer { QuantizedMatrix.quantizeActivations($0.baseAddress!, count: x.count, withSums: withSums) }
+            var q = [Int8](repeating: 0, count: x.count), d = [Float](repeating: 0, count: 12), s = [Float](repeating: 0, count: 12)
+            x.withUnsafeBufferPointer { xb in
+                q.withUnsafeMutableBufferPointer { qb in d.withUnsafeMutableBufferPointer { db in s.withUnsafeMutableBufferPointer { sb in
+                    QuantizedMatrix.quantizeActivations(xb.baseAddress!, count: x.count, withSums: withSums,
+                                                        q: qb.baseAddress!, d: db.baseAddress!, s: sb.baseAddress!)
+                }}}
+            }
+            #expect(q == scalar.q)
+            #expect(d.map(\.bitPattern) == scalar.d.map(\.bitPattern))
+            if withSums { #expect(s.map(\.bitPattern) == scalar.s.map(\.bitPattern)) }
+        }
+    }
+
     @Test func refusesUnsupportedShapes() {
         #expect(QuantizedMatrix(type: .q3_K, rows: 1, cols: 256, data: [UInt8](repeating: 0, count: 110)) == nil)
         #expect(QuantizedMatrix(type: .q8_0, rows: 1, cols: 32, data: [UInt8](repeating: 0, count: 33)) == nil)

@@ -46,7 +46,9 @@ public final class Generator: @unchecked Sendable {
     public convenience init(_ f: GGUFFile, threads: Int = 1, precision: LlamaModel.Precision = .llamaCpp) throws {
         try BLAS.load(threads: threads)
         let template = f["tokenizer.chat_template"].flatMap { try? ChatTemplate.detect($0.stringValue) }
-        self.init(model: try LlamaModel(f, precision: precision), tokenizer: try BPETokenizer(f), chatTemplate: template)
+        let model = try LlamaModel(f, precision: precision)
+        model.threads = max(1, threads)
+        self.init(model: model, tokenizer: try BPETokenizer(f), chatTemplate: template)
     }
 
     /// Prompt tokens for plain text or a user message in the chat template. BOS is added when

@@ -55,7 +55,7 @@ extension LlamaModel {
         var proj = [Float](repeating: 0, count: T * C)
         var gate = [Float](repeating: 0, count: T * F), up = [Float](repeating: 0, count: T * F)
         func linear(_ x: [Float], _ w: WeightMatrix, outputs: Int, inner: Int, bias: [Float]?, into y: inout [Float]) {
-            LlamaModel.linear(x, rows: T, w, outputs: outputs, inner: inner, bias: bias, exactRows: exactRows, into: &y)
+            LlamaModel.linear(x, rows: T, w, outputs: outputs, inner: inner, bias: bias, exactRows: exactRows, threads: threads, into: &y)
         }
 
         for (l, b) in blocks.enumerated() {
@@ -110,7 +110,8 @@ extension LlamaModel {
         var last = [Float](repeating: 0, count: rows.count * C)
         for (j, r) in rows.enumerated() { last.replaceSubrange((j * C)..<((j + 1) * C), with: xn[(r * C)..<((r + 1) * C)]) }
         var logits = [Float](repeating: 0, count: rows.count * V)
-        LlamaModel.linear(last, rows: rows.count, output ?? tokenEmbedding, outputs: V, inner: C, bias: nil, exactRows: exactRows, into: &logits)
+        LlamaModel.linear(last, rows: rows.count, output ?? tokenEmbedding, outputs: V, inner: C, bias: nil, exactRows: exactRows,
+                          threads: threads, into: &logits)
         var out = batch.map { _ in [Float]() }
         if allLogits {
             for i in live { out[i] = Array(logits[(starts[i] * V)..<((starts[i] + batch[i].count) * V)]) }
@@ -138,12 +139,12 @@ extension LlamaModel {
     // x: (T,K), w: (M,K) row-major → y: (T,M) = x·wᵀ (+ b)
     /// `exactRows`: every row as if alone (rows of different sequences in a batch).
     static func linear(_ x: [Float], rows: Int, _ w: WeightMatrix, outputs: Int, inner: Int, bias: [Float]?, exactRows: Bool = false,
-                       into y: inout [Float]) {
+                       threads: Int = 1, into y: inout [Float]) {
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 switch w {
                 case .quantized(let m) where exactRows:
-                    m.matvecBatch(xb.baseAddress!, rows: rows, yb.baseAddress!)
+                    m.matvecBatch(xb.baseAddress!, rows: rows, yb.baseAddress!, threads: threads)
                 case .f32(let a) where exactRows:
                     a.withUnsafeBufferPointer { wb in
                         for r in 0..<rows { BLAS.matvec(wb.baseAddress!, rows: outputs, cols: inner, xb.baseAddress! + r * inner, yb.baseAddress! + r * outputs) }
@@ -224,20 +225,55 @@ extension LlamaModel {
                     let qo = (t * Q + h * d) * 4
                     let kvo = (h / group) * d
                     var maxScore = -Float.infinity
-                    for p in 0..<n {
-                        let ko = (p * KV + kvo) * 4
-                        var sum = SIMD16<Float>.zero
-                        for l in 0..<lanes {
-                            sum += qp.loadUnaligned(fromByteOffset: qo + 64 * l, as: SIMD16<Float>.self)
-                                 * kp.loadUnaligned(fromByteOffset: ko + 64 * l, as: SIMD16<Float>.self)
+                    if lanes == 4 {
+                        // Head width 64 (the default model): q and the sums stay in registers.
+                        let q0 = qp.loadUnaligned(fromByteOffset: qo, as: SIMD16<Float>.self)
+                        let q1 = qp.loadUnaligned(fromByteOffset: qo + 64, as: SIMD16<Float>.self)
+                        let q2 = qp.loadUnaligned(fromByteOffset: qo + 128, as: SIMD16<Float>.self)
+                        let q3 = qp.loadUnaligned(fromByteOffset: qo + 192, as: SIMD16<Float>.self)
+                        for p in 0..<n {
+                            let k = kp + (p &* KV &+ kvo) &* 4
+                            var sum = SIMD16<Float>.zero
+                            sum += q0 * k.loadUnaligned(as: SIMD16<Float>.self)
+                            sum += q1 * k.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                            sum += q2 * k.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
+                            sum += q3 * k.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
+                            let s = sum.sum() * scale
+                            sb[p] = s
+                            maxScore = max(maxScore, s)
                         }
-                        let s = sum.sum() * scale
-                        sb[p] = s
-                        maxScore = max(maxScore, s)
+                    } else {
+                        for p in 0..<n {
+                            let ko = (p * KV + kvo) * 4
+                            var sum = SIMD16<Float>.zero
+                            for l in 0..<lanes {
+                                sum += qp.loadUnaligned(fromByteOffset: qo + 64 * l, as: SIMD16<Float>.self)
+                                     * kp.loadUnaligned(fromByteOffset: ko + 64 * l, as: SIMD16<Float>.self)
+                            }
+                            let s = sum.sum() * scale
+                            sb[p] = s
+                            maxScore = max(maxScore, s)
+                        }
                     }
                     var total: Float = 0
                     for p in 0..<n { let e = exp(sb[p] - maxScore); sb[p] = e; total += e }
                     let inv = 1 / total
+                    if lanes == 4 {
+                        var a0 = SIMD16<Float>.zero, a1 = a0, a2 = a0, a3 = a0
+                        for p in 0..<n {
+                            let w = f16Weights ? Float(Float16(sb[p] * inv)) : sb[p] * inv
+                            let v = vp + (p &* KV &+ kvo) &* 4
+                            a0 += w * v.loadUnaligned(as: SIMD16<Float>.self)
+                            a1 += w * v.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                            a2 += w * v.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
+                            a3 += w * v.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
+                        }
+                        op.storeBytes(of: a0, toByteOffset: qo, as: SIMD16<Float>.self)
+                        op.storeBytes(of: a1, toByteOffset: qo + 64, as: SIMD16<Float>.self)
+                        op.storeBytes(of: a2, toByteOffset: qo + 128, as: SIMD16<Float>.self)
+                        op.storeBytes(of: a3, toByteOffset: qo + 192, as: SIMD16<Float>.self)
+                        continue
+                    }
                     for l in 0..<lanes { acc[l] = .zero }
                     for p in 0..<n {
                         let w = f16Weights ? Float(Float16(sb[p] * inv)) : sb[p] * inv

@@ -56,6 +56,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// Keep keys, values, queries and attention weights in f16, as llama.cpp does with its
     /// default f16 KV cache (on for GGUF models, off for models built in code).
     public var f16Attention = false
+    /// Threads for the batched integer products (`QuantizedMatrix.matvecBatch`); OpenBLAS has its own pool.
+    public var threads = 1
 
     public init(config: LlamaConfig, tokenEmbedding: WeightMatrix, blocks: [LlamaBlockWeights], outputNorm: [Float], output: WeightMatrix?) throws {
         self.config = config

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A weight matrix [rows × cols] kept in its GGUF format and multiplied the way ggml's CPU
 /// backend does: the activation row is converted to the weight type's `vec_dot_type` (Q8_0 for
 /// Q4_0/Q5_0/Q8_0 weights, Q8_1 for Q4_1/Q5_1, Q8_K for Q4_K/Q6_K, F16/BF16 for F16/BF16) and
@@ -48,6 +50,33 @@ public struct QuantizedMatrix: Sendable {
             if withSums { out.s[b] = Float(Float16(d * Float(sum))) }
         }
         return out
+    }
+
+    /// `quantizeActivations` written so that LLVM vectorizes it, into caller-owned buffers (q:
+    /// count values, d and s: count/32; s only `withSums`), the same values bit for bit: the
+    /// largest magnitude is the largest of the magnitudes' bit patterns (monotone for
+    /// non-negative floats, and an integer maximum vectorizes where a float one does not), and
+    /// t = x·id is rounded half to even by adding 1.5·2²³, whose sum keeps round(t) in its low
+    /// mantissa bits (|t| ≤ 127 here). The fast kernels use it; the reference keeps the scalar loop.
+    static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, withSums: Bool,
+                                    q: UnsafeMutablePointer<Int8>, d: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>) {
+        for b in 0..<(count / 32) {
+            let xb = x + b &* 32, qb = q + b &* 32
+            var top: UInt32 = 0
+            for j in 0..<32 { top = max(top, xb[j].bitPattern & 0x7FFF_FFFF) }
+            let amax = Float(bitPattern: top)
+            let scale = amax / 127
+            let id: Float = amax != 0 ? 127 / amax : 0
+            var sum: Int32 = 0
+            for j in 0..<32 {
+                let u = xb[j] * id + 12_582_912
+                let v = Int32(bitPattern: u.bitPattern) &- 0x4B40_0000
+                qb[j] = Int8(truncatingIfNeeded: v)
+                sum &+= v
+            }
+            d[b] = Float(Float16(scale))
+            if withSums { s[b] = Float(Float16(scale * Float(sum))) }
+        }
     }
 
     /// The Q8_K blocks of one row (256 values each): f32 scale, values, sums of 16.
@@ -123,7 +152,15 @@ public struct QuantizedMatrix: Sendable {
     /// which LLVM turns into 256-bit SIMD (sign/zero extension, multiply, horizontal add).
     func matvecSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let withSums = type == .q4_1 || type == .q5_1
-        let a = QuantizedMatrix.quantizeActivations(x, count: cols, withSums: withSums)
+        var a = ActivationBlocks(d: [Float](repeating: 0, count: cols / 32), s: [Float](repeating: 0, count: cols / 32),
+                                 q: [Int8](repeating: 0, count: cols))
+        a.q.withUnsafeMutableBufferPointer { q in
+            a.d.withUnsafeMutableBufferPointer { d in
+                a.s.withUnsafeMutableBufferPointer { s in
+                    QuantizedMatrix.quantizeActivations(x, count: cols, withSums: withSums, q: q.baseAddress!, d: d.baseAddress!, s: s.baseAddress!)
+                }
+            }
+        }
         let nb = cols / 32, bs = type.typeSize
         let type = self.type
         data.withUnsafeBytes { raw in
@@ -232,143 +269,185 @@ public struct QuantizedMatrix: Sendable {
     /// memory once per step instead of once per sequence. Every output is bit-identical to
     /// `matvec` of its row alone (the same integer sums, the same float steps in the same
     /// order), so a sequence's tokens do not depend on what else is in the batch.
-    public func matvecBatch(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>) {
+    ///
+    /// Layout: the activations are quantized as `matvec` quantizes them and laid out in pairs,
+    /// (a[j], a[j+16]) of block b for every sequence side by side, padded with zero sequences to
+    /// a multiple of 8; the weights of four rows at a time are unpacked to the same pairs (the
+    /// low and high nibble of byte j of a Q4 block are exactly elements j and j+16). A pair of
+    /// 16-bit products summed into 32 bits is one `vpmaddwd`, which LLVM forms from
+    /// `pairDots`; four rows share every activation load, eight or sixteen sequences every
+    /// weight broadcast.
+    /// `threads` > 1 splits the output rows over that many threads (the results do not change).
+    public func matvecBatch(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         if type == .f16 || type == .bf16 { return matvecHalfTiles(x, rows: n, y) }
         guard n > 1, type == .q4_0 || type == .q4_1 || type == .q8_0 else {
             for i in 0..<n { matvec(x + i * cols, y + i * rows) }
             return
         }
-        let nb = cols / 32, bs = type.typeSize
+        let nb = cols / 32, bs = type.typeSize, np = (n + 7) / 8 * 8
         let withSums = type == .q4_1
-        // Activations of every row, quantized as matvec quantizes them, laid out row after row.
-        var aq = [Int8](repeating: 0, count: n * cols), ad = [Float](repeating: 0, count: n * nb)
-        var asum = [Float](repeating: 0, count: withSums ? n * nb : 0)
+        // 64-byte aligned: the kernel's 32-byte loads never straddle a cache line.
+        let aP = UnsafeMutableRawPointer.allocate(byteCount: 2 * cols * np, alignment: 64).bindMemory(to: Int16.self, capacity: cols * np)
+        let ad = UnsafeMutablePointer<Float>.allocate(capacity: nb * np), asum = UnsafeMutablePointer<Float>.allocate(capacity: nb * np)
+        aP.initialize(repeating: 0, count: cols * np)
+        ad.initialize(repeating: 0, count: nb * np); asum.initialize(repeating: 0, count: nb * np)
+        let q = UnsafeMutablePointer<Int8>.allocate(capacity: cols), qd = UnsafeMutablePointer<Float>.allocate(capacity: 2 * nb)
+        defer { q.deallocate(); qd.deallocate() }
         for i in 0..<n {
-            let a = QuantizedMatrix.quantizeActivations(x + i * cols, count: cols, withSums: withSums)
-            aq.replaceSubrange((i * cols)..<((i + 1) * cols), with: a.q)
-            ad.replaceSubrange((i * nb)..<((i + 1) * nb), with: a.d)
-            if withSums { asum.replaceSubrange((i * nb)..<((i + 1) * nb), with: a.s) }
-        }
-        // Transposed: for each block and element, the sequences' values side by side, so the
-        // inner loops run down the sequences (vertical SIMD, no horizontal sums), padded with
-        // zero rows to a multiple of 8 sequences whose outputs are dropped.
-        let np = (n + 7) / 8 * 8
-        var aT = [Int16](repeating: 0, count: nb * 32 * np), adT = [Float](repeating: 0, count: nb * np)
-        var asT = [Float](repeating: 0, count: withSums ? nb * np : 0)
-        for i in 0..<n {
-            for e in 0..<cols { aT[e * np + i] = Int16(aq[i * cols + e]) }
+            QuantizedMatrix.quantizeActivations(x + i * cols, count: cols, withSums: withSums, q: q, d: qd, s: qd + nb)
             for b in 0..<nb {
-                adT[b * np + i] = ad[i * nb + b]
-                if withSums { asT[b * np + i] = asum[i * nb + b] }
+                for j in 0..<16 {
+                    let o = ((b &* 16 &+ j) &* np &+ i) &* 2
+                    aP[o] = Int16(q[b &* 32 &+ j]); aP[o &+ 1] = Int16(q[b &* 32 &+ j &+ 16])
+                }
+                ad[b * np + i] = qd[b]
+                if withSums { asum[b * np + i] = qd[nb + b] }
             }
         }
+        defer { aP.deallocate(); ad.deallocate(); asum.deallocate() }
         let type = self.type, rows = self.rows
-        let run = type == .q4_0 ? 32 : type == .q4_1 ? 16 : 2
-        let s = UnsafeMutablePointer<Float>.allocate(capacity: np), acc = UnsafeMutablePointer<Int32>.allocate(capacity: np)
-        let w = UnsafeMutablePointer<Int16>.allocate(capacity: 32)
-        defer { s.deallocate(); acc.deallocate(); w.deallocate() }
+        let kind: PairKind = type == .q4_1 ? .q4_1 : type == .q4_0 ? .q4_0 : .q8_0
+        // Groups of four output rows, split in contiguous ranges over the threads: each output
+        // is computed the same way whatever the split.
+        let groups = (rows + 3) / 4
+        let parts = rows * n >= 1 << 12 ? max(1, min(threads, groups)) : 1
         data.withUnsafeBytes { raw in
-        aT.withUnsafeBufferPointer { atb in
-        adT.withUnsafeBufferPointer { adb in
-        asT.withUnsafeBufferPointer { asb in
-            let at = atb.baseAddress!
-            for r in 0..<rows {
-                let row = raw.baseAddress! + r * nb * bs
-                for i in 0..<np { s[i] = 0 }
-                for b in 0..<nb {
-                    let blk = row + b * bs
-                    let d = Dequantize.half(blk, 0)
-                    switch type {
-                    case .q4_1, .q4_0:
-                        let q = blk.assumingMemoryBound(to: UInt8.self) + (type == .q4_1 ? 4 : 2)
-                        let offset: Int16 = type == .q4_1 ? 0 : 8
-                        for j in 0..<16 { w[j] = Int16(q[j] & 0x0F) &- offset; w[j + 16] = Int16(q[j] &>> 4) &- offset }
-                    default:
-                        let q = blk.assumingMemoryBound(to: Int8.self) + 2
-                        for j in 0..<32 { w[j] = Int16(q[j]) }
+            let base = raw.baseAddress!
+            func work(_ part: Int) {
+                // Four rows' weights as pairs (UInt32 = two Int16), their scales d and mins m per block.
+                let wP = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * nb * 16)
+                let wd = UnsafeMutablePointer<Float>.allocate(capacity: 4 * nb), wm = UnsafeMutablePointer<Float>.allocate(capacity: 4 * nb)
+                let s = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 16)
+                defer { wP.deallocate(); wd.deallocate(); wm.deallocate(); s.deallocate() }
+                for g in (groups * part / parts)..<(groups * (part + 1) / parts) {
+                    let r0 = 4 * g
+                    let k = min(4, rows - r0)
+                    for q in 0..<4 {
+                        // A last group of fewer than four rows repeats its last row (outputs dropped).
+                        let row = base + (r0 + min(q, k - 1)) * nb * bs
+                        for b in 0..<nb {
+                            let blk = row + b * bs
+                            wd[q * nb + b] = Dequantize.half(blk, 0)
+                            wm[q * nb + b] = type == .q4_1 ? Dequantize.half(blk, 2) : 0
+                            let w = UnsafeMutableRawPointer(wP + (q * nb + b) * 16)
+                            switch type {
+                            case .q4_1, .q4_0:
+                                // Byte j holds elements j (low nibble) and j+16 (high): one pair.
+                                let bytes = blk.loadUnaligned(fromByteOffset: type == .q4_1 ? 4 : 2, as: SIMD16<UInt8>.self)
+                                var v = SIMD16<UInt32>()
+                                for j in 0..<16 { v[j] = UInt32(bytes[j]) }
+                                let pairs = unsafeBitCast((v & 0x0F) | (v & 0xF0) &<< 12, to: SIMD32<Int16>.self)
+                                w.storeBytes(of: type == .q4_0 ? pairs &- 8 : pairs, as: SIMD32<Int16>.self)
+                            default:
+                                let lo = blk.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
+                                let hi = blk.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
+                                var v = SIMD16<UInt32>()
+                                for j in 0..<16 {
+                                    v[j] = UInt32(UInt16(bitPattern: Int16(lo[j]))) | UInt32(UInt16(bitPattern: Int16(hi[j]))) &<< 16
+                                }
+                                w.storeBytes(of: v, as: SIMD16<UInt32>.self)
+                            }
+                        }
                     }
-                    QuantizedMatrix.blockDots(w, at + b * 32 * np, n: np, run: run, into: acc)
-                    let da = adb.baseAddress! + b * np
-                    switch type {
-                    case .q4_1:
-                        let m = Dequantize.half(blk, 2), sa = asb.baseAddress! + b * np
-                        for i in 0..<np { s[i] += (d * da[i]) * Float(acc[i]) + m * sa[i] }
-                    case .q4_0:
-                        for i in 0..<np { s[i] += Float(acc[i]) * d * da[i] }
-                    default:
-                        for i in 0..<np { s[i] += Float(acc[i]) * (d * da[i]) }
+                    var i0 = 0
+                    while i0 < np {
+                        let wide = np - i0 >= 16
+                        if wide {
+                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, kind: kind, two: true, into: s)
+                        } else {
+                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, kind: kind, two: false, into: s)
+                        }
+                        let width = wide ? 16 : 8
+                        for l in 0..<min(width, n &- i0) {
+                            let out = y + ((i0 &+ l) &* rows &+ r0)
+                            if k == 4 {
+                                UnsafeMutableRawPointer(out).storeBytes(of: SIMD4(s[l], s[16 &+ l], s[32 &+ l], s[48 &+ l]), as: SIMD4<Float>.self)
+                            } else {
+                                for q in 0..<k { out[q] = s[q &* 16 &+ l] }
+                            }
+                        }
+                        i0 += width
                     }
                 }
-                for i in 0..<n { y[i * rows + r] = s[i] }
             }
-        }}}}
+            if parts == 1 {
+                work(0)
+            } else {
+                // The parts write disjoint output rows and only read the shared buffers.
+                let job = UncheckedSendable(work)
+                DispatchQueue.concurrentPerform(iterations: parts) { job.value($0) }
+            }
+        }
     }
 
-    /// acc[i] = Σ_j w[j]·a[j·n + i] for one block (32 weights) against n sequences laid side by
-    /// side (n a multiple of 8), 16 sequences to a vector, two vectors per broadcast weight.
-    /// Products are summed in 16 bits for `run` elements at a time, as many as cannot overflow
-    /// (|w| ≤ 8 for Q4_0: 32·8·127 < 2¹⁵; 0…15 for Q4_1: 16; Q8_0: 2), then widened: the
-    /// integer sum is exact, so the order does not matter.
-    @inline(__always) static func blockDots(_ w: UnsafePointer<Int16>, _ a: UnsafePointer<Int16>, n: Int, run: Int,
-                                            into acc: UnsafeMutablePointer<Int32>) {
-        switch run {
-        case 32: blockDots(w, a, n: n, into: acc, run: InlineArray<32, Int8>(repeating: 0))
-        case 16: blockDots(w, a, n: n, into: acc, run: InlineArray<16, Int8>(repeating: 0))
-        default: blockDots(w, a, n: n, into: acc, run: InlineArray<2, Int8>(repeating: 0))
-        }
+    /// How a block's integer sum becomes its float term, as in `matvec`.
+    enum PairKind { case q4_0, q4_1, q8_0 }
+
+    /// One value per row of a group of four weight rows.
+    struct Rows4<T: SIMD> {
+        var r0 = T(), r1 = T(), r2 = T(), r3 = T()
     }
 
-    /// The same with the run length R fixed at compile time (carried by an unused value), so
-    /// the inner loop unrolls.
-    @inline(__always) static func blockDots<let R: Int>(_ w: UnsafePointer<Int16>, _ a: UnsafePointer<Int16>, n: Int,
-                                                        into acc: UnsafeMutablePointer<Int32>, run: InlineArray<R, Int8>) {
-        let stride = n * MemoryLayout<Int16>.stride
-        var i0 = 0
-        while i0 + 32 <= n {
-            var t0 = SIMD16<Int32>(), t1 = SIMD16<Int32>()
-            var p = UnsafeRawPointer(a + i0)
-            for j0 in Swift.stride(from: 0, to: 32, by: R) {
-                var s0 = SIMD16<Int16>(), s1 = SIMD16<Int16>()
-                for j in 0..<R {
-                    let wj = SIMD16<Int16>(repeating: w[j0 &+ j])
-                    s0 &+= p.loadUnaligned(as: SIMD16<Int16>.self) &* wj
-                    s1 &+= p.loadUnaligned(fromByteOffset: 32, as: SIMD16<Int16>.self) &* wj
-                    p = p.advanced(by: stride)
+    /// s[q·16 + l] = Σ over blocks of the float term of row q against sequence l, for 4 rows and
+    /// 16 sequences (`two`) or 8. `a` points at the first sequence's pair in the pair layout
+    /// (2·np values per pair index); `wP` at the first row's pairs (nb·16 per row).
+    @inline(__always) static func pairDots(_ wP: UnsafePointer<UInt32>, _ a: UnsafePointer<Int16>,
+                                           _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>,
+                                           _ wd: UnsafePointer<Float>, _ wm: UnsafePointer<Float>,
+                                           nb: Int, np: Int, kind: PairKind, two: Bool, into s: UnsafeMutablePointer<Float>) {
+        var s0 = Rows4<SIMD8<Float>>(), s1 = Rows4<SIMD8<Float>>()
+        let rowStride = nb &* 16
+        for b in 0..<nb {
+            var c0 = Rows4<SIMD8<Int32>>(), c1 = Rows4<SIMD8<Int32>>()
+            let w = wP + b &* 16
+            for j in 0..<16 {
+                let p = UnsafeRawPointer(a + (b &* 16 &+ j) &* np &* 2)
+                func broadcast(_ q: Int) -> SIMD16<Int16> {
+                    unsafeBitCast(SIMD8<UInt32>(repeating: w[q &* rowStride &+ j]), to: SIMD16<Int16>.self)
                 }
-                t0 &+= widen(s0)
-                t1 &+= widen(s1)
-            }
-            UnsafeMutableRawPointer(acc + i0).storeBytes(of: t0, as: SIMD16<Int32>.self)
-            UnsafeMutableRawPointer(acc + i0 + 16).storeBytes(of: t1, as: SIMD16<Int32>.self)
-            i0 += 32
-        }
-        if i0 + 16 <= n {
-            var total = SIMD16<Int32>()
-            var p = UnsafeRawPointer(a + i0)
-            for j0 in Swift.stride(from: 0, to: 32, by: R) {
-                var s = SIMD16<Int16>()
-                for j in 0..<R {
-                    s &+= p.loadUnaligned(as: SIMD16<Int16>.self) &* SIMD16(repeating: w[j0 &+ j])
-                    p = p.advanced(by: stride)
+                let w0 = broadcast(0), w1 = broadcast(1), w2 = broadcast(2), w3 = broadcast(3)
+                let a0 = p.loadUnaligned(as: SIMD16<Int16>.self)
+                c0.r0 &+= pairProducts(a0, w0); c0.r1 &+= pairProducts(a0, w1)
+                c0.r2 &+= pairProducts(a0, w2); c0.r3 &+= pairProducts(a0, w3)
+                if two {
+                    let a1 = p.loadUnaligned(fromByteOffset: 32, as: SIMD16<Int16>.self)
+                    c1.r0 &+= pairProducts(a1, w0); c1.r1 &+= pairProducts(a1, w1)
+                    c1.r2 &+= pairProducts(a1, w2); c1.r3 &+= pairProducts(a1, w3)
                 }
-                total &+= widen(s)
             }
-            UnsafeMutableRawPointer(acc + i0).storeBytes(of: total, as: SIMD16<Int32>.self)
-            i0 += 16
-        }
-        if i0 < n {
-            var total = SIMD8<Int32>()
-            var p = UnsafeRawPointer(a + i0)
-            for j0 in Swift.stride(from: 0, to: 32, by: R) {
-                var s = SIMD8<Int16>()
-                for j in 0..<R {
-                    s &+= p.loadUnaligned(as: SIMD8<Int16>.self) &* SIMD8(repeating: w[j0 &+ j])
-                    p = p.advanced(by: stride)
+            let da = UnsafeRawPointer(ad + b &* np), sa = UnsafeRawPointer(asum + b &* np)
+            func add(_ s: inout Rows4<SIMD8<Float>>, _ c: Rows4<SIMD8<Int32>>, _ v: Int) {
+                let da = da.loadUnaligned(fromByteOffset: 32 &* v, as: SIMD8<Float>.self)
+                let sa = sa.loadUnaligned(fromByteOffset: 32 &* v, as: SIMD8<Float>.self)
+                func term(_ q: Int, _ c: SIMD8<Int32>) -> SIMD8<Float> {
+                    let d = SIMD8<Float>(repeating: wd[q &* nb &+ b]), f = float(c)
+                    switch kind {
+                    case .q4_1: return (d * da) * f + SIMD8(repeating: wm[q &* nb &+ b]) * sa
+                    case .q4_0: return f * d * da
+                    case .q8_0: return f * (d * da)
+                    }
                 }
-                for i in 0..<8 { total[i] &+= Int32(s[i]) }
+                s.r0 += term(0, c.r0); s.r1 += term(1, c.r1); s.r2 += term(2, c.r2); s.r3 += term(3, c.r3)
             }
-            UnsafeMutableRawPointer(acc + i0).storeBytes(of: total, as: SIMD8<Int32>.self)
+            add(&s0, c0, 0)
+            if two { add(&s1, c1, 1) }
         }
+        func store(_ r: Rows4<SIMD8<Float>>, at offset: Int) {
+            let o = UnsafeMutableRawPointer(s)
+            o.storeBytes(of: r.r0, toByteOffset: offset, as: SIMD8<Float>.self)
+            o.storeBytes(of: r.r1, toByteOffset: offset + 64, as: SIMD8<Float>.self)
+            o.storeBytes(of: r.r2, toByteOffset: offset + 128, as: SIMD8<Float>.self)
+            o.storeBytes(of: r.r3, toByteOffset: offset + 192, as: SIMD8<Float>.self)
+        }
+        store(s0, at: 0)
+        if two { store(s1, at: 32) }
+    }
+
+    /// a[2i]·w[2i] + a[2i+1]·w[2i+1] in 32 bits for i < 8: written as widened products and a sum
+    /// of their even and odd halves, which LLVM turns into one `vpmaddwd`.
+    @inline(__always) static func pairProducts(_ a: SIMD16<Int16>, _ w: SIMD16<Int16>) -> SIMD8<Int32> {
+        let p = widen(a) &* widen(w)
+        return p.evenHalf &+ p.oddHalf
     }
 
     /// Sign-extends 16 lanes to 32 bits (written out lane by lane: the generic SIMD
@@ -376,6 +455,13 @@ public struct QuantizedMatrix: Sendable {
     @inline(__always) static func widen(_ s: SIMD16<Int16>) -> SIMD16<Int32> {
         var r = SIMD16<Int32>()
         for i in 0..<16 { r[i] = Int32(s[i]) }
+        return r
+    }
+
+    /// Int32 lanes to Float, lane by lane for the same reason.
+    @inline(__always) static func float(_ s: SIMD8<Int32>) -> SIMD8<Float> {
+        var r = SIMD8<Float>()
+        for i in 0..<8 { r[i] = Float(s[i]) }
         return r
     }
 
@@ -598,4 +684,10 @@ public struct QuantizedMatrix: Sendable {
         u = (u &+ (0x7fff &+ ((u >> 16) & 1))) & 0xffff_0000
         return Float(bitPattern: u)
     }
+}
+
+/// A value handed to worker threads that only read it or write disjoint parts of what it points at.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
