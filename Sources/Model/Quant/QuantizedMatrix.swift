@@ -289,10 +289,10 @@ public struct QuantizedMatrix: Sendable {
         // 64-byte aligned: the kernel's 32-byte loads never straddle a cache line.
         let aP = UnsafeMutableRawPointer.allocate(byteCount: 2 * cols * np, alignment: 64).bindMemory(to: Int16.self, capacity: cols * np)
         let ad = UnsafeMutablePointer<Float>.allocate(capacity: nb * np), asum = UnsafeMutablePointer<Float>.allocate(capacity: nb * np)
+        let q = UnsafeMutablePointer<Int8>.allocate(capacity: cols), qd = UnsafeMutablePointer<Float>.allocate(capacity: 2 * nb)
+        defer { aP.deallocate(); ad.deallocate(); asum.deallocate(); q.deallocate(); qd.deallocate() }
         aP.initialize(repeating: 0, count: cols * np)
         ad.initialize(repeating: 0, count: nb * np); asum.initialize(repeating: 0, count: nb * np)
-        let q = UnsafeMutablePointer<Int8>.allocate(capacity: cols), qd = UnsafeMutablePointer<Float>.allocate(capacity: 2 * nb)
-        defer { q.deallocate(); qd.deallocate() }
         for i in 0..<n {
             QuantizedMatrix.quantizeActivations(x + i * cols, count: cols, withSums: withSums, q: q, d: qd, s: qd + nb)
             for b in 0..<nb {
@@ -304,7 +304,6 @@ public struct QuantizedMatrix: Sendable {
                 if withSums { asum[b * np + i] = qd[nb + b] }
             }
         }
-        defer { aP.deallocate(); ad.deallocate(); asum.deallocate() }
         let type = self.type, rows = self.rows
         let kind: PairKind = type == .q4_1 ? .q4_1 : type == .q4_0 ? .q4_0 : .q8_0
         // Groups of four output rows, split in contiguous ranges over the threads: each output
