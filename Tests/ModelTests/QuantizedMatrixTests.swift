@@ -157,13 +157,8 @@ import TestSupport
         for j in 0..<32 { x[128 + j] = -Float(j) }                         // block 4: the negative largest
         for withSums in [false, true] {
             let scalar = x.withUnsafeBufferPointer { QuantizedMatrix.quantizeActivations($0.baseAddress!, count: x.count, withSums: withSums) }
-            var q = [Int8](repeating: 0, count: x.count), d = [Float](repeating: 0, count: 12), s = [Float](repeating: 0, count: 12)
-            x.withUnsafeBufferPointer { xb in
-                q.withUnsafeMutableBufferPointer { qb in d.withUnsafeMutableBufferPointer { db in s.withUnsafeMutableBufferPointer { sb in
-                    QuantizedMatrix.quantizeActivations(xb.baseAddress!, count: x.count, withSums: withSums,
-                                                        q: qb.baseAddress!, d: db.baseAddress!, s: sb.baseAddress!)
-                }}}
-            }
+            let fast = x.withUnsafeBufferPointer { QuantizedMatrix.quantizeActivationsFast($0.baseAddress!, count: x.count, withSums: withSums) }
+            let (q, d, s) = (fast.q, fast.d, fast.s)
             #expect(q == scalar.q)
             #expect(d.map(\.bitPattern) == scalar.d.map(\.bitPattern))
             if withSums { #expect(s.map(\.bitPattern) == scalar.s.map(\.bitPattern)) }

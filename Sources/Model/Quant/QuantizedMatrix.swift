@@ -79,6 +79,20 @@ public struct QuantizedMatrix: Sendable {
         }
     }
 
+    /// The vectorized quantizer's blocks as `ActivationBlocks` (s filled only `withSums`).
+    static func quantizeActivationsFast(_ x: UnsafePointer<Float>, count: Int, withSums: Bool) -> ActivationBlocks {
+        var a = ActivationBlocks(d: [Float](repeating: 0, count: count / 32), s: [Float](repeating: 0, count: count / 32),
+                                 q: [Int8](repeating: 0, count: count))
+        a.q.withUnsafeMutableBufferPointer { q in
+            a.d.withUnsafeMutableBufferPointer { d in
+                a.s.withUnsafeMutableBufferPointer { s in
+                    quantizeActivations(x, count: count, withSums: withSums, q: q.baseAddress!, d: d.baseAddress!, s: s.baseAddress!)
+                }
+            }
+        }
+        return a
+    }
+
     /// The Q8_K blocks of one row (256 values each): f32 scale, values, sums of 16.
     struct KBlocks {
         var d: [Float]
@@ -152,15 +166,7 @@ public struct QuantizedMatrix: Sendable {
     /// which LLVM turns into 256-bit SIMD (sign/zero extension, multiply, horizontal add).
     func matvecSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let withSums = type == .q4_1 || type == .q5_1
-        var a = ActivationBlocks(d: [Float](repeating: 0, count: cols / 32), s: [Float](repeating: 0, count: cols / 32),
-                                 q: [Int8](repeating: 0, count: cols))
-        a.q.withUnsafeMutableBufferPointer { q in
-            a.d.withUnsafeMutableBufferPointer { d in
-                a.s.withUnsafeMutableBufferPointer { s in
-                    QuantizedMatrix.quantizeActivations(x, count: cols, withSums: withSums, q: q.baseAddress!, d: d.baseAddress!, s: s.baseAddress!)
-                }
-            }
-        }
+        let a = QuantizedMatrix.quantizeActivationsFast(x, count: cols, withSums: withSums)
         let nb = cols / 32, bs = type.typeSize
         let type = self.type
         data.withUnsafeBytes { raw in
@@ -305,7 +311,6 @@ public struct QuantizedMatrix: Sendable {
             }
         }
         let type = self.type, rows = self.rows
-        let kind: PairKind = type == .q4_1 ? .q4_1 : type == .q4_0 ? .q4_0 : .q8_0
         // Groups of four output rows, split in contiguous ranges over the threads: each output
         // is computed the same way whatever the split.
         let groups = (rows + 3) / 4
@@ -352,9 +357,9 @@ public struct QuantizedMatrix: Sendable {
                     while i0 < np {
                         let wide = np - i0 >= 16
                         if wide {
-                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, kind: kind, two: true, into: s)
+                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, type: type, two: true, into: s)
                         } else {
-                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, kind: kind, two: false, into: s)
+                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, type: type, two: false, into: s)
                         }
                         let width = wide ? 16 : 8
                         for l in 0..<min(width, n &- i0) {
@@ -379,9 +384,6 @@ public struct QuantizedMatrix: Sendable {
         }
     }
 
-    /// How a block's integer sum becomes its float term, as in `matvec`.
-    enum PairKind { case q4_0, q4_1, q8_0 }
-
     /// One value per row of a group of four weight rows.
     struct Rows4<T: SIMD> {
         var r0 = T(), r1 = T(), r2 = T(), r3 = T()
@@ -393,7 +395,7 @@ public struct QuantizedMatrix: Sendable {
     @inline(__always) static func pairDots(_ wP: UnsafePointer<UInt32>, _ a: UnsafePointer<Int16>,
                                            _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>,
                                            _ wd: UnsafePointer<Float>, _ wm: UnsafePointer<Float>,
-                                           nb: Int, np: Int, kind: PairKind, two: Bool, into s: UnsafeMutablePointer<Float>) {
+                                           nb: Int, np: Int, type: GGMLType, two: Bool, into s: UnsafeMutablePointer<Float>) {
         var s0 = Rows4<SIMD8<Float>>(), s1 = Rows4<SIMD8<Float>>()
         let rowStride = nb &* 16
         for b in 0..<nb {
@@ -420,10 +422,11 @@ public struct QuantizedMatrix: Sendable {
                 let sa = sa.loadUnaligned(fromByteOffset: 32 &* v, as: SIMD8<Float>.self)
                 func term(_ q: Int, _ c: SIMD8<Int32>) -> SIMD8<Float> {
                     let d = SIMD8<Float>(repeating: wd[q &* nb &+ b]), f = float(c)
-                    switch kind {
+                    // The block's float term as `matvec` forms it for the type (Q4_1, Q4_0, Q8_0).
+                    switch type {
                     case .q4_1: return (d * da) * f + SIMD8(repeating: wm[q &* nb &+ b]) * sa
                     case .q4_0: return f * d * da
-                    case .q8_0: return f * (d * da)
+                    default: return f * (d * da)
                     }
                 }
                 s.r0 += term(0, c.r0); s.r1 += term(1, c.r1); s.r2 += term(2, c.r2); s.r3 += term(3, c.r3)
