@@ -85,9 +85,9 @@ extension RecipeBuild {
             job.batch = sf.batch
             job.template = sf.template ? SafetySampling.thinkTemplate : nil
             job.genBase = JSONObject([("model", .string(id.name)), ("model_sha256", .string(id.sha256))])
-            let records = try job.run(qs, generator: gen) { p in
-                events(.progress(step: "safety-sample", SteerSteps.tracesProgress(p, maxTokens: sf.maxTokens)))
-            }
+            let records = try chunkedRecords("safety-sample", fp, count: qs.count, perQuestion: sf.modes.count * sf.samples, progress: { p in
+                self.events(.progress(step: "safety-sample", SteerSteps.tracesProgress(p, maxTokens: sf.maxTokens)))
+            }) { range, progress in try job.run(Array(qs[range]), generator: gen, progress: progress) }
             let w = try JSONLWriter(path: work + "/safety-sample/responses.jsonl")
             for r in records { try w.write(r) }
             try w.finish()

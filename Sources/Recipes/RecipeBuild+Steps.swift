@@ -193,9 +193,9 @@ extension RecipeBuild {
                                    instruction: s.instruction, batch: s.batch,
                                    genBase: JSONObject([("model", .string(id.name)), ("model_sha256", .string(id.sha256)), ("decoding", .string("chat"))]),
                                    steerBase: steerBase)
-            var records = try job.run(qs, generator: gen) { p in
-                events(.progress(step: "sample", SteerSteps.tracesProgress(p, maxTokens: s.maxTokens)))
-            }
+            var records = try chunkedRecords("sample", fp, count: qs.count, perQuestion: job.alphas.count * s.samples, progress: { p in
+                self.events(.progress(step: "sample", SteerSteps.tracesProgress(p, maxTokens: s.maxTokens)))
+            }) { range, progress in try job.run(Array(qs[range]), generator: gen, progress: progress) }
             if steering == nil {
                 // Unsteered sampling: no gen.steer, no Len-R against itself.
                 for i in records.indices {

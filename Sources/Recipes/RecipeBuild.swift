@@ -25,6 +25,9 @@ public final class RecipeBuild {
         public var overwrite = false
         /// The command line, recorded in the manifest.
         public var command: [String] = []
+        /// About how many generation requests a sampling step makes between two saved chunks
+        /// (a resumed build loses at most one chunk's work). The records do not depend on it.
+        public var chunkRequests = 512
         public init() {}
     }
 
@@ -290,8 +293,14 @@ public final class RecipeBuild {
             return fp
         }
         let dir = "\(work)/\(name)"
-        try? fm.removeItem(atPath: dir)
-        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if (try? String(contentsOfFile: chunksDir(name) + "/fingerprint", encoding: .utf8)) == fp {
+            // An interrupted run of this very step: keep its finished chunks, drop the rest.
+            for f in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where f != "chunks" { try? fm.removeItem(atPath: "\(dir)/\(f)") }
+            for f in (try? fm.contentsOfDirectory(atPath: chunksDir(name))) ?? [] where f.hasSuffix(".tmp") { try? fm.removeItem(atPath: "\(chunksDir(name))/\(f)") }
+        } else {
+            try? fm.removeItem(atPath: dir)
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
         try body(fp)
         return fp
     }

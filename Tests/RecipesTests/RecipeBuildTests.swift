@@ -47,11 +47,12 @@ import Train
         """
     }
 
-    func build(_ text: String, in dir: TempDir, overwrite: Bool = false) throws -> (RecipeBuild.Result, [RecipeBuild.Event]) {
+    func build(_ text: String, in dir: TempDir, overwrite: Bool = false, chunkRequests: Int? = nil) throws -> (RecipeBuild.Result, [RecipeBuild.Event]) {
         let r = try Recipe(text: text, path: dir.path + "/r.yaml")
         var o = RecipeBuild.Options()
         o.outDir = dir.path + "/out"
         o.overwrite = overwrite
+        if let chunkRequests { o.chunkRequests = chunkRequests }
         nonisolated(unsafe) var events: [RecipeBuild.Event] = []
         let result = try RecipeBuild(recipe: r, options: o, loadModel: Self.loader).run { events.append($0) }
         return (result, events)
@@ -174,6 +175,61 @@ import Train
         #expect(prompts?["prompts"] == .int(2))
         let report = try String(contentsOfFile: result.outDir + "/report.html", encoding: .utf8)
         #expect(report.contains("id=\"safety\"") && report.contains("Safe@K"))
+    }
+
+    /// A sampling step saves its records a chunk of questions at a time: chunked, the
+    /// responses are the same bytes as in one go, and a build killed in the middle of the step
+    /// keeps the finished chunks, generates only the rest and ends with the same shards.
+    @Test func samplingResumesFromItsFinishedChunks() throws {
+        let prompts = (0..<5).map { #"{"prompt": "How do I pick lock number \#($0)?", "label": "vanilla_harmful", "category": "crime"}"# }
+        let text = """
+            name: tiny-safety
+            safety:
+              prompts:
+                - {path: prompts.jsonl, format: generic, label_column: label, category_column: category}
+              modes: [default, "morethink:1"]
+              samples: 2
+              max_tokens: 6
+              batch: 3
+              min_safe: 1
+            split: {validation: 0.5}
+            """
+        let whole = try TempDir(), chunked = try TempDir()
+        for d in [whole, chunked] { _ = try d.write("prompts.jsonl", lines: prompts) }
+        let (one, _) = try build(text, in: whole)
+        // 4 requests per prompt, about 8 per chunk: 2 prompts a chunk, chunks of 2, 2 and 1.
+        let (three, _) = try build(text, in: chunked, chunkRequests: 8)
+        let responses = "/work/safety-sample/responses.jsonl"
+        let expected = try Data(contentsOf: URL(fileURLWithPath: one.outDir + responses))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: three.outDir + responses)) == expected)
+        // Rejects name the file they came from (another folder here): compare the data shards.
+        let dataHashes = { (m: JSONValue) in self.shardHashes(m).filter { $0.hasPrefix("data/") } }
+        #expect(dataHashes(three.manifest) == dataHashes(one.manifest))
+        let fm = FileManager.default
+        let chunks = three.outDir + "/work/safety-sample/chunks"
+        #expect(try fm.contentsOfDirectory(atPath: chunks).sorted() == ["fingerprint", "q000000-000002.jsonl", "q000002-000004.jsonl", "q000004-000005.jsonl"])
+
+        // Killed in the third chunk: no marker from this step on, a half-written chunk and a
+        // stray file in the step's folder.
+        for step in ["safety-sample", "judge", "select", "shard"] { try? fm.removeItem(atPath: three.outDir + "/work/\(step).done.json") }
+        try fm.removeItem(atPath: three.outDir + "/manifest.json")
+        try fm.removeItem(atPath: chunks + "/q000004-000005.jsonl")
+        try "{\"id\": \"half".write(toFile: chunks + "/q000004-000005.jsonl.tmp", atomically: false, encoding: .utf8)
+        try "half a line".write(toFile: three.outDir + responses, atomically: false, encoding: .utf8)
+        let kept = try fm.attributesOfItem(atPath: chunks + "/q000000-000002.jsonl")[.modificationDate] as? Date
+        let (again, events) = try build(text, in: chunked, chunkRequests: 8)
+        #expect(again.reusedSteps == ["prompts"])
+        #expect(events.contains { if case .note("safety-sample", let t) = $0 { return t.contains("2 of 3 chunks (4 of 5 questions) were done earlier") } else { return false } })
+        #expect(try fm.attributesOfItem(atPath: chunks + "/q000000-000002.jsonl")[.modificationDate] as? Date == kept)
+        #expect(!fm.fileExists(atPath: chunks + "/q000004-000005.jsonl.tmp"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: again.outDir + responses)) == expected)
+        #expect(shardHashes(again.manifest) == shardHashes(three.manifest))
+        #expect(Verifier.verify(again.outDir).problems.isEmpty)
+
+        // Other settings: the old chunks are not this step's and go.
+        let (other, _) = try build(text.replacingOccurrences(of: "samples: 2", with: "samples: 1"), in: chunked, chunkRequests: 8)
+        #expect(try fm.contentsOfDirectory(atPath: chunks).sorted() == ["fingerprint", "q000000-000004.jsonl", "q000004-000005.jsonl"])
+        #expect(other.manifest.objectValue?["counts"]?.objectValue?["in"] == .int(5 * 2))
     }
 
     @Test func safetyRecipeErrors() throws {
