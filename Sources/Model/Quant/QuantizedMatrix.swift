@@ -322,7 +322,8 @@ public struct QuantizedMatrix: Sendable {
                 let wP = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * nb * 16)
                 let wd = UnsafeMutablePointer<Float>.allocate(capacity: 4 * nb), wm = UnsafeMutablePointer<Float>.allocate(capacity: 4 * nb)
                 let s = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 16)
-                defer { wP.deallocate(); wd.deallocate(); wm.deallocate(); s.deallocate() }
+                let c = UnsafeMutablePointer<SIMD8<Int32>>.allocate(capacity: 8 * nb)
+                defer { wP.deallocate(); wd.deallocate(); wm.deallocate(); s.deallocate(); c.deallocate() }
                 for g in (groups * part / parts)..<(groups * (part + 1) / parts) {
                     let r0 = 4 * g
                     let k = min(4, rows - r0)
@@ -357,9 +358,9 @@ public struct QuantizedMatrix: Sendable {
                     while i0 < np {
                         let wide = np - i0 >= 16
                         if wide {
-                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, type: type, two: true, into: s)
+                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, type: type, two: true, sums: c, into: s)
                         } else {
-                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, type: type, two: false, into: s)
+                            QuantizedMatrix.pairDots(wP, aP + i0 * 2, ad + i0, asum + i0, wd, wm, nb: nb, np: np, type: type, two: false, sums: c, into: s)
                         }
                         let width = wide ? 16 : 8
                         for l in 0..<min(width, n &- i0) {
@@ -391,12 +392,18 @@ public struct QuantizedMatrix: Sendable {
 
     /// s[q·16 + l] = Σ over blocks of the float term of row q against sequence l, for 4 rows and
     /// 16 sequences (`two`) or 8. `a` points at the first sequence's pair in the pair layout
-    /// (2·np values per pair index); `wP` at the first row's pairs (nb·16 per row).
+    /// (2·np values per pair index); `wP` at the first row's pairs (nb·16 per row); `c` holds
+    /// 8·nb vectors of scratch.
+    ///
+    /// Two passes: first every block's exact integer sums (the `vpmaddwd` loop, its sixteen
+    /// vector registers free for accumulators and operands), kept in `c`; then per row and
+    /// eight sequences the blocks' float terms added in block order with the type's formula
+    /// chosen once — the arithmetic `matvec` does, so the same bits.
     @inline(__always) static func pairDots(_ wP: UnsafePointer<UInt32>, _ a: UnsafePointer<Int16>,
                                            _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>,
                                            _ wd: UnsafePointer<Float>, _ wm: UnsafePointer<Float>,
-                                           nb: Int, np: Int, type: GGMLType, two: Bool, into s: UnsafeMutablePointer<Float>) {
-        var s0 = Rows4<SIMD8<Float>>(), s1 = Rows4<SIMD8<Float>>()
+                                           nb: Int, np: Int, type: GGMLType, two: Bool,
+                                           sums c: UnsafeMutablePointer<SIMD8<Int32>>, into s: UnsafeMutablePointer<Float>) {
         let rowStride = nb &* 16
         for b in 0..<nb {
             var c0 = Rows4<SIMD8<Int32>>(), c1 = Rows4<SIMD8<Int32>>()
@@ -416,33 +423,37 @@ public struct QuantizedMatrix: Sendable {
                     c1.r2 &+= pairProducts(a1, w2); c1.r3 &+= pairProducts(a1, w3)
                 }
             }
-            let da = UnsafeRawPointer(ad + b &* np), sa = UnsafeRawPointer(asum + b &* np)
-            func add(_ s: inout Rows4<SIMD8<Float>>, _ c: Rows4<SIMD8<Int32>>, _ v: Int) {
-                let da = da.loadUnaligned(fromByteOffset: 32 &* v, as: SIMD8<Float>.self)
-                let sa = sa.loadUnaligned(fromByteOffset: 32 &* v, as: SIMD8<Float>.self)
-                func term(_ q: Int, _ c: SIMD8<Int32>) -> SIMD8<Float> {
-                    let d = SIMD8<Float>(repeating: wd[q &* nb &+ b]), f = float(c)
-                    // The block's float term as `matvec` forms it for the type (Q4_1, Q4_0, Q8_0).
-                    switch type {
-                    case .q4_1: return (d * da) * f + SIMD8(repeating: wm[q &* nb &+ b]) * sa
-                    case .q4_0: return f * d * da
-                    default: return f * (d * da)
+            let o = c + b &* 8
+            o[0] = c0.r0; o[1] = c0.r1; o[2] = c0.r2; o[3] = c0.r3
+            if two { o[4] = c1.r0; o[5] = c1.r1; o[6] = c1.r2; o[7] = c1.r3 }
+        }
+        for v in 0..<(two ? 2 : 1) {
+            let da = UnsafeRawPointer(ad + 8 &* v), sa = UnsafeRawPointer(asum + 8 &* v)
+            for q in 0..<4 {
+                let d = wd + q &* nb, m = wm + q &* nb, sums = c + (v &* 4 &+ q)
+                var acc = SIMD8<Float>()
+                // The block's float term as `matvec` forms it for the type.
+                switch type {
+                case .q4_1:
+                    for b in 0..<nb {
+                        let dab = da.loadUnaligned(fromByteOffset: 4 &* b &* np, as: SIMD8<Float>.self)
+                        let sab = sa.loadUnaligned(fromByteOffset: 4 &* b &* np, as: SIMD8<Float>.self)
+                        acc += (SIMD8(repeating: d[b]) * dab) * float(sums[b &* 8]) + SIMD8(repeating: m[b]) * sab
+                    }
+                case .q4_0:
+                    for b in 0..<nb {
+                        let dab = da.loadUnaligned(fromByteOffset: 4 &* b &* np, as: SIMD8<Float>.self)
+                        acc += float(sums[b &* 8]) * SIMD8(repeating: d[b]) * dab
+                    }
+                default:
+                    for b in 0..<nb {
+                        let dab = da.loadUnaligned(fromByteOffset: 4 &* b &* np, as: SIMD8<Float>.self)
+                        acc += float(sums[b &* 8]) * (SIMD8(repeating: d[b]) * dab)
                     }
                 }
-                s.r0 += term(0, c.r0); s.r1 += term(1, c.r1); s.r2 += term(2, c.r2); s.r3 += term(3, c.r3)
+                UnsafeMutableRawPointer(s).storeBytes(of: acc, toByteOffset: 4 &* (q &* 16 &+ 8 &* v), as: SIMD8<Float>.self)
             }
-            add(&s0, c0, 0)
-            if two { add(&s1, c1, 1) }
         }
-        func store(_ r: Rows4<SIMD8<Float>>, at offset: Int) {
-            let o = UnsafeMutableRawPointer(s)
-            o.storeBytes(of: r.r0, toByteOffset: offset, as: SIMD8<Float>.self)
-            o.storeBytes(of: r.r1, toByteOffset: offset + 64, as: SIMD8<Float>.self)
-            o.storeBytes(of: r.r2, toByteOffset: offset + 128, as: SIMD8<Float>.self)
-            o.storeBytes(of: r.r3, toByteOffset: offset + 192, as: SIMD8<Float>.self)
-        }
-        store(s0, at: 0)
-        if two { store(s1, at: 32) }
     }
 
     /// a[2i]·w[2i] + a[2i+1]·w[2i+1] in 32 bits for i < 8: written as widened products and a sum
