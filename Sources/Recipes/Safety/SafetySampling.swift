@@ -125,12 +125,17 @@ public struct SafetySampling {
             }
             var results = [Generation?](repeating: nil, count: requests.count)
             let before = total
+            var last = BatchProgress(total: 0)
             try g.generate(requests, batchSize: batch, progress: { p in
+                last = p
                 var t = before
                 t.generatedTokens += p.generatedTokens; t.seconds += p.seconds; t.running = p.running
+                t.promptTokens += p.promptTokens; t.decodeSeconds += p.decodeSeconds
                 t.finished = before.finished + (round == 0 ? p.finished : 0)
                 progress(t)
             }) { j, r in results[j] = r }
+            // The round's time and prompt tokens count in the next rounds' rates too.
+            total.seconds += last.seconds; total.decodeSeconds += last.decodeSeconds; total.promptTokens += last.promptTokens
             var next: [Int] = []
             for (j, i) in active.enumerated() {
                 let r = results[j]!
