@@ -226,20 +226,19 @@ extension LlamaModel {
                     let kvo = (h / group) * d
                     var maxScore = -Float.infinity
                     if lanes == 4 {
-                        // Head width 64 (the default model): q stays in registers and each
-                        // dot product is summed as a tree of halves (16 → 8 → 4 → 2 → 1 lanes).
+                        // Head width 64 (the default model): q and the sums stay in registers.
                         let q0 = qp.loadUnaligned(fromByteOffset: qo, as: SIMD16<Float>.self)
                         let q1 = qp.loadUnaligned(fromByteOffset: qo + 64, as: SIMD16<Float>.self)
                         let q2 = qp.loadUnaligned(fromByteOffset: qo + 128, as: SIMD16<Float>.self)
                         let q3 = qp.loadUnaligned(fromByteOffset: qo + 192, as: SIMD16<Float>.self)
                         for p in 0..<n {
                             let k = kp + (p &* KV &+ kvo) &* 4
-                            var t = q0 * k.loadUnaligned(as: SIMD16<Float>.self)
-                            t += q1 * k.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-                            t += q2 * k.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
-                            t += q3 * k.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
-                            let h8 = t.lowHalf + t.highHalf, h4 = h8.lowHalf + h8.highHalf, h2 = h4.lowHalf + h4.highHalf
-                            let s = (h2[0] + h2[1]) * scale
+                            var sum = SIMD16<Float>.zero
+                            sum += q0 * k.loadUnaligned(as: SIMD16<Float>.self)
+                            sum += q1 * k.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                            sum += q2 * k.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
+                            sum += q3 * k.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
+                            let s = sum.sum() * scale
                             sb[p] = s
                             maxScore = max(maxScore, s)
                         }
