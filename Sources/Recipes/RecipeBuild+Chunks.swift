@@ -27,11 +27,11 @@ extension RecipeBuild {
         let ranges = stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
         func path(_ r: Range<Int>) -> String { String(format: "%@/q%06d-%06d.jsonl", dir, r.lowerBound, r.upperBound) }
         let done = ranges.filter { fm.fileExists(atPath: path($0)) }
+        let doneQuestions = done.reduce(0) { $0 + $1.count }
         if !done.isEmpty {
-            let n = done.reduce(0) { $0 + $1.count }
-            events(.note(step: step, text: "\(step): \(done.count) of \(ranges.count) chunks (\(n) of \(count) questions) were done earlier; resuming"))
+            events(.note(step: step, text: "\(step): \(done.count) of \(ranges.count) chunks (\(doneQuestions) of \(count) questions) were done earlier; resuming"))
         }
-        var earlier = BatchProgress(total: (count - done.reduce(0) { $0 + $1.count }) * per)
+        var earlier = BatchProgress(total: (count - doneQuestions) * per)
         var records: [Example] = []
         for r in ranges {
             let p = path(r)

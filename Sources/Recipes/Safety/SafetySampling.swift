@@ -128,9 +128,7 @@ public struct SafetySampling {
             var last = BatchProgress(total: 0)
             try g.generate(requests, batchSize: batch, progress: { p in
                 last = p
-                var t = before
-                t.generatedTokens += p.generatedTokens; t.seconds += p.seconds; t.running = p.running
-                t.promptTokens += p.promptTokens; t.decodeSeconds += p.decodeSeconds
+                var t = p.continuing(before)
                 t.finished = before.finished + (round == 0 ? p.finished : 0)
                 progress(t)
             }) { j, r in results[j] = r }
