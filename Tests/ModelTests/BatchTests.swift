@@ -73,11 +73,18 @@ import TestSupport
             out.append(GenerationRequest(prompt: prompt, maxTokens: i == 2 ? 3 : 12, sampler: sampler,
                                          steering: i == 4 ? steer : nil, ignoreEnd: true))
         }
+        // The last prompt again with another seed (its pass is copied), then steered (it is not).
+        var again = out[5]
+        again.sampler.seed = 7
+        out.append(again)
+        again.steering = steer
+        out.append(again)
         return out
     }
 
-    /// Six requests through batches of 1, 2, 4 and 6 (queued ones join as others finish):
-    /// each gets the tokens `generate(prompt:)` gives it alone.
+    /// Eight requests through batches of 1, 2, 4 and 6 (queued ones join as others finish):
+    /// each gets the tokens `generate(prompt:)` gives it alone, also where a repeated prompt's
+    /// pass is copied from the one before.
     @Test func batchedEqualsOneByOne() throws {
         let m = try tinyModel()
         let g = Generator(model: m, tokenizer: try tinyTokenizerFor40(), chatTemplate: nil)
@@ -87,12 +94,15 @@ import TestSupport
             try g.generate(prompt: r.prompt, maxTokens: r.maxTokens, sampler: r.sampler, steering: r.steering, ignoreEnd: true).tokens
         }
         #expect(alone[2].count == 3 && alone[0].count == 12)
+        #expect(alone[6] != alone[5] && alone[7] != alone[6], "another seed and a steering vector give other tokens")
         for b in [1, 2, 4, 6] {
             var got = [[Int32]?](repeating: nil, count: reqs.count)
             var order: [Int] = []
-            try g.generate(reqs, batchSize: b) { i, r in got[i] = r.tokens; order.append(i) }
+            var last = BatchProgress(total: 0)
+            try g.generate(reqs, batchSize: b, progress: { last = $0 }) { i, r in got[i] = r.tokens; order.append(i) }
             #expect(got.map { $0 ?? [] } == alone, "batch \(b)")
-            if b == 4 { #expect(order.first == 2 && order.count == 6, "the short request leaves first and the queued ones join") }
+            #expect(last.promptTokensReused == reqs[6].prompt.count && last.promptTokens == reqs.map(\.prompt.count).reduce(0, +) - reqs[6].prompt.count)
+            if b == 4 { #expect(order.first == 2 && order.count == 8, "the short request leaves first and the queued ones join") }
         }
     }
 }

@@ -77,4 +77,49 @@ import TestSupport
         #expect(waits == 1, "close \(close.debugDescription), record \(r.jsonString)")
         #expect((r.reasoning ?? "").hasPrefix("Wait,") && (r["tokens"]?.objectValue?["reasoning"]?.intValue ?? 0) > 2, "\(r.jsonString)")
     }
+
+    /// A rewrite inside the sequence: the target (here the tiny model's first character, so it
+    /// appears at once) is taken back and the replacement fed; every later token is then
+    /// the greedy choice after exactly the tokens the result holds, fed one by one from a
+    /// fresh cache — so the cache forgot what was taken back. And MoreThink's records are the
+    /// same whatever the batch (three samples of one prompt also share its prompt pass).
+    @Test func rewriteContinuesTheSequence() throws {
+        let g = try Self.generator()
+        let job = SafetySampling()
+        let prompt = try job.promptTokens("Hello?", mode: .standard, generator: g)
+        let free = try g.generate(prompt: prompt, maxTokens: 4)
+        let target = try #require(free.text.first.map(String.init), "the tiny model wrote nothing")
+        let rw = TextRewrite(target: target, replacement: " Wait,", times: 1)
+        let r = try g.generate(prompt: prompt, maxTokens: 30, ignoreEnd: true, rewrite: rw)
+        let fed = g.tokenizer.encode(" Wait,", addSpecial: false, parseSpecial: false)
+        #expect(r.rewrites == 1 && r.text.hasPrefix(" Wait,") && Array(r.tokens.prefix(fed.count)) == fed, "\(r.text.debugDescription)")
+        #expect(r.tokens.count == 30)
+        var cache = g.model.makeCache(capacity: prompt.count + 31)
+        var logits = try g.model.forward(prompt, cache: &cache)
+        for (i, t) in r.tokens.enumerated() {
+            if i >= fed.count {
+                let best = logits.indices.max { logits[$0] < logits[$1] }!
+                #expect(Int32(best) == t, "token \(i)")
+            }
+            logits = try g.model.forward([t], cache: &cache)
+        }
+        let never = try g.generate(prompt: prompt, maxTokens: 30, ignoreEnd: true, rewrite: TextRewrite(target: target, replacement: " Wait,", times: 0))
+        let plain = try g.generate(prompt: prompt, maxTokens: 30, ignoreEnd: true)
+        #expect(never.rewrites == 0 && never.tokens == plain.tokens)
+
+        var more = SafetySampling()
+        more.modes = [.moreThink(times: 2)]
+        more.samples = 3
+        more.maxTokens = 24
+        more.thinkClose = target
+        more.sampler = SamplerSettings()   // greedy: the target comes first, as above
+        var q = Example()
+        q.id = "p"; q.question = "Hello?"; q.label = "vanilla_harmful"
+        more.batch = 1
+        let one = try more.run([q], generator: g)
+        more.batch = 3
+        let three = try more.run([q], generator: g)
+        #expect(one.map(\.jsonString) == three.map(\.jsonString))
+        #expect(one.contains { $0["gen"]?.objectValue?["waits"]?.intValue ?? 0 > 0 })
+    }
 }

@@ -13,10 +13,13 @@ public struct Generation: Sendable {
     public var stopReason: StopReason
     public var promptSeconds: Double
     public var decodeSeconds: Double
+    /// How many times the request's `rewrite` replaced its target.
+    public var rewrites: Int
 
-    public init(promptTokens: [Int32], tokens: [Int32], text: String, stopReason: StopReason, promptSeconds: Double, decodeSeconds: Double) {
+    public init(promptTokens: [Int32], tokens: [Int32], text: String, stopReason: StopReason, promptSeconds: Double, decodeSeconds: Double,
+                rewrites: Int = 0) {
         self.promptTokens = promptTokens; self.tokens = tokens; self.text = text; self.stopReason = stopReason
-        self.promptSeconds = promptSeconds; self.decodeSeconds = decodeSeconds
+        self.promptSeconds = promptSeconds; self.decodeSeconds = decodeSeconds; self.rewrites = rewrites
     }
 }
 
@@ -69,27 +72,48 @@ public final class Generator: @unchecked Sendable {
     /// Generates up to `maxTokens` tokens after `prompt`. `onToken` sees each token and the
     /// text so far; returning false stops early.
     public func generate(prompt: [Int32], maxTokens: Int, sampler: SamplerSettings = SamplerSettings(), stopTexts: [String] = [],
-                         steering: Steering? = nil, ignoreEnd: Bool = false,
+                         steering: Steering? = nil, ignoreEnd: Bool = false, rewrite: TextRewrite? = nil,
                          onToken: (Int32, String) -> Bool = { _, _ in true }) throws -> Generation {
         let request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampler: sampler, stopTexts: stopTexts,
-                                        steering: steering, ignoreEnd: ignoreEnd)
-        var (cache, seq, next) = try begin(request)
+                                        steering: steering, ignoreEnd: ignoreEnd, rewrite: rewrite)
+        var memo: PromptPass? = nil
+        var (cache, seq, next, _) = try begin(request, memo: &memo)
         while let token = next {
             if !onToken(token, seq.text) { seq.stop(.length); break }
+            seq.rewind(&cache)
             next = seq.accept(try model.forward([token], cache: &cache, steering: steering), generator: self)
         }
         return seq.result
     }
 
+    /// A finished prompt pass: the cache after it and the logits of its last position.
+    struct PromptPass {
+        var prompt: [Int32]
+        var steering: Steering?
+        var cache: KVCache
+        var logits: [Float]
+    }
+
     /// A sequence's prompt pass, alone, and its first token (nil when it ended at once): how
-    /// every sequence starts, single or batched.
-    func begin(_ r: GenerationRequest) throws -> (cache: KVCache, seq: SequenceState, next: Int32?) {
-        var cache = model.makeCache(capacity: r.prompt.count + r.maxTokens + 1)
-        let t0 = Date()
-        let logits = try model.forward(r.prompt, cache: &cache, steering: r.steering)
-        var seq = SequenceState(r, promptSeconds: Date().timeIntervalSince(t0))
+    /// every sequence starts, single or batched. When `memo` holds the pass of the same prompt
+    /// and steering (K samples of one prompt come in a row) its cache is copied instead: the
+    /// pass is a function of prompt and steering only, so the copy is exactly what the pass
+    /// would give.
+    func begin(_ r: GenerationRequest, memo: inout PromptPass?) throws -> (cache: KVCache, seq: SequenceState, next: Int32?, computed: Bool) {
+        let capacity = r.prompt.count + r.maxTokens + 1
+        let cache: KVCache, logits: [Float], seconds: Double, computed: Bool
+        if let m = memo, m.prompt == r.prompt, m.steering == r.steering, m.cache.capacity >= capacity {
+            (cache, logits, seconds, computed) = (m.cache, m.logits, 0, false)
+        } else {
+            var c = model.makeCache(capacity: capacity)
+            let t0 = Date()
+            logits = try model.forward(r.prompt, cache: &c, steering: r.steering)
+            (cache, seconds, computed) = (c, Date().timeIntervalSince(t0), true)
+            memo = PromptPass(prompt: r.prompt, steering: r.steering, cache: c, logits: logits)
+        }
+        var seq = SequenceState(r, promptSeconds: seconds)
         let next = seq.accept(logits, generator: self)
-        return (cache, seq, next)
+        return (cache, seq, next, computed)
     }
 
     /// Runs `requests` with up to `batchSize` sequences decoding together (continuous
@@ -107,12 +131,14 @@ public final class Generator: @unchecked Sendable {
         var running: [(index: Int, seq: SequenceState, next: Int32)] = []
         var caches: [KVCache] = []
         var stats = BatchProgress(total: requests.count)
+        var memo: PromptPass? = nil
         let started = Date()
         while true {
-            // Join: a prompt pass per new sequence, alone, as `generate(prompt:)` does it.
+            // Join: a prompt pass per new sequence, alone, as `generate(prompt:)` does it (or a
+            // copy of the previous one when the prompt repeats).
             while running.count < batchSize, let i = queue.next() {
-                let (cache, seq, first) = try begin(requests[i])
-                stats.promptTokens += requests[i].prompt.count
+                let (cache, seq, first, computed) = try begin(requests[i], memo: &memo)
+                if computed { stats.promptTokens += requests[i].prompt.count } else { stats.promptTokensReused += requests[i].prompt.count }
                 if let next = first {
                     running.append((i, seq, next)); caches.append(cache)
                 } else {
@@ -121,6 +147,7 @@ public final class Generator: @unchecked Sendable {
                 }
             }
             if running.isEmpty { break }
+            for j in running.indices { running[j].seq.rewind(&caches[j]) }
             let t0 = Date()
             let outs = try model.forward(batch: running.map { [$0.next] }, caches: &caches, steering: running.map { requests[$0.index].steering })
             let dt = Date().timeIntervalSince(t0)
@@ -156,11 +183,27 @@ public struct GenerationRequest: Sendable {
     public var stopTexts: [String]
     public var steering: Steering?
     public var ignoreEnd: Bool
+    public var rewrite: TextRewrite?
 
     public init(prompt: [Int32], maxTokens: Int, sampler: SamplerSettings = SamplerSettings(), stopTexts: [String] = [],
-                steering: Steering? = nil, ignoreEnd: Bool = false) {
+                steering: Steering? = nil, ignoreEnd: Bool = false, rewrite: TextRewrite? = nil) {
         self.prompt = prompt; self.maxTokens = maxTokens; self.sampler = sampler; self.stopTexts = stopTexts
-        self.steering = steering; self.ignoreEnd = ignoreEnd
+        self.steering = steering; self.ignoreEnd = ignoreEnd; self.rewrite = rewrite
+    }
+}
+
+/// Text the sequence must not write as is: when its text comes to hold `target`, the tokens
+/// from the one where `target` starts are taken back (the cache forgets them) and the text
+/// before `target` followed by `replacement` is fed instead, and generation goes on from there
+/// in the same sequence; up to `times` times, after which `target` is ordinary text. A rewrite
+/// happens only while the fed tokens and one more fit in `maxTokens` (they count in it).
+/// SafeChain's MoreThink is `TextRewrite(target: "</think>", replacement: " Wait,", times: N)`.
+public struct TextRewrite: Sendable, Equatable {
+    public var target: String
+    public var replacement: String
+    public var times: Int
+    public init(target: String, replacement: String, times: Int) {
+        self.target = target; self.replacement = replacement; self.times = times
     }
 }
 
@@ -169,7 +212,10 @@ public struct BatchProgress: Sendable {
     public var total: Int
     public var finished = 0
     public var running = 0
+    /// Prompt tokens run through the model, and those whose pass was copied from the same
+    /// prompt's (not counted in `promptTokens`).
     public var promptTokens = 0
+    public var promptTokensReused = 0
     public var generatedTokens = 0
     /// Wall time in the batched decode steps (prompt passes excluded) and in all.
     public var decodeSeconds = 0.0
@@ -186,6 +232,11 @@ struct SequenceState {
     var tokens: [Int32] = []
     var text = ""
     var reason: StopReason? = nil
+    /// Tokens a rewrite feeds before sampling resumes, how many rewrites happened, and the
+    /// cache length to go back to before the next pass (set by a rewrite).
+    var forced: [Int32] = []
+    var rewrites = 0
+    var rewindTo: Int? = nil
     let promptSeconds: Double
     var decodeSeconds = 0.0
     let started = Date()
@@ -202,11 +253,33 @@ struct SequenceState {
     mutating func accept(_ logits: [Float], generator g: Generator) -> Int32? {
         guard reason == nil else { return nil }
         if tokens.count >= request.maxTokens { reason = .length; return nil }
+        if !forced.isEmpty { return feed(forced.removeFirst(), generator: g) }
         let next = sampler.next(logits, history: history[...])
         if !request.ignoreEnd && g.endTokens.contains(next) { reason = .endOfGeneration; return nil }
         tokens.append(next)
         history.append(next)
         text = g.tokenizer.decode(tokens)
+        if let rw = request.rewrite, rewrites < rw.times, let hit = text.range(of: rw.target) {
+            // Back to the last token boundary before the target; the text between it and the
+            // target, then the replacement, are fed as tokens.
+            let kept = text[..<hit.lowerBound].unicodeScalars
+            var b = tokens.count - 1
+            var head = g.tokenizer.decode(Array(tokens[..<b])).unicodeScalars
+            while b > 0 && !kept.starts(with: head) {
+                b -= 1
+                head = g.tokenizer.decode(Array(tokens[..<b])).unicodeScalars
+            }
+            let bridge = String(String.UnicodeScalarView(kept.dropFirst(head.count))) + rw.replacement
+            let fed = g.tokenizer.encode(bridge, addSpecial: false, parseSpecial: false)
+            if !fed.isEmpty && b + fed.count < request.maxTokens {
+                rewrites += 1
+                rewindTo = request.prompt.count + b
+                tokens.removeLast(tokens.count - b)
+                history = request.prompt + tokens
+                forced = Array(fed.dropFirst())
+                return feed(fed[0], generator: g)
+            }
+        }
         if let stop = request.stopTexts.first(where: { text.contains($0) }) {
             text = String(text[..<text.range(of: stop)!.lowerBound])
             reason = .stopText
@@ -216,10 +289,24 @@ struct SequenceState {
         return next
     }
 
+    /// A token chosen for the sequence rather than sampled.
+    private mutating func feed(_ t: Int32, generator g: Generator) -> Int32 {
+        tokens.append(t)
+        history.append(t)
+        text = g.tokenizer.decode(tokens)
+        return t
+    }
+
+    /// Makes `cache` forget what a rewrite took back; before the next pass.
+    mutating func rewind(_ cache: inout KVCache) {
+        if let p = rewindTo { cache.truncate(to: p); rewindTo = nil }
+    }
+
     mutating func stop(_ r: StopReason) { if reason == nil { reason = r } }
 
     var result: Generation {
         Generation(promptTokens: request.prompt, tokens: tokens, text: text, stopReason: reason ?? .length,
-                   promptSeconds: promptSeconds, decodeSeconds: decodeSeconds > 0 ? decodeSeconds : Date().timeIntervalSince(started))
+                   promptSeconds: promptSeconds, decodeSeconds: decodeSeconds > 0 ? decodeSeconds : Date().timeIntervalSince(started),
+                   rewrites: rewrites)
     }
 }

@@ -92,7 +92,7 @@ public struct SafetySampling {
 
     /// Every (question, mode, sample) in input order (question, then mode, then sample).
     public func run(_ questions: [Example], generator g: Generator, progress: (BatchProgress) -> Void = { _ in }) throws -> [Example] {
-        struct Item { var q: Int; var mode: DecodingMode; var k: Int; var base: [Int32]; var text = ""; var tokens = 0; var waits = 0
+        struct Item { var q: Int; var mode: DecodingMode; var k: Int; var base: [Int32]; var text = ""; var waits = 0
                       var stop = StopReason.length; var settings: SamplerSettings }
         var items: [Item] = []
         for (qi, e) in questions.enumerated() {
@@ -106,52 +106,17 @@ public struct SafetySampling {
                 }
             }
         }
-        // Rounds: every item generates until it ends; a MoreThink item that closes its thought
-        // with replacements left continues from "Wait," in the next round.
-        var active = Array(items.indices)
-        var round = 0
-        var total = BatchProgress(total: items.count)
-        while !active.isEmpty {
-            var requests: [GenerationRequest] = []
-            for i in active {
-                let it = items[i]
-                var s = it.settings
-                s.seed = it.settings.seed &+ UInt64(round) &* 1_000_003
-                var prompt = it.base
-                if !it.text.isEmpty { prompt += g.tokenizer.encode(it.text, addSpecial: false, parseSpecial: false) }
-                var stops: [String] = []
-                if case .moreThink(let n) = it.mode, it.waits < n { stops = [thinkClose] }
-                requests.append(GenerationRequest(prompt: prompt, maxTokens: max(1, maxTokens - it.tokens), sampler: s, stopTexts: stops))
-            }
-            var results = [Generation?](repeating: nil, count: requests.count)
-            let before = total
-            var last = BatchProgress(total: 0)
-            try g.generate(requests, batchSize: batch, progress: { p in
-                last = p
-                var t = p.continuing(before)
-                t.finished = before.finished + (round == 0 ? p.finished : 0)
-                progress(t)
-            }) { j, r in results[j] = r }
-            // The round's time and prompt tokens count in the next rounds' rates too.
-            total.seconds += last.seconds; total.decodeSeconds += last.decodeSeconds; total.promptTokens += last.promptTokens
-            var next: [Int] = []
-            for (j, i) in active.enumerated() {
-                let r = results[j]!
-                items[i].text += r.text
-                items[i].tokens += r.tokens.count
-                items[i].stop = r.stopReason
-                total.generatedTokens += r.tokens.count
-                if r.stopReason == .stopText, items[i].tokens < maxTokens {
-                    items[i].text += " Wait,"
-                    items[i].waits += 1
-                    next.append(i)
-                } else if r.stopReason == .stopText {
-                    items[i].text += thinkClose
-                }
-            }
-            total.finished = items.count - next.count
-            round += 1
-            active = next
+        // MoreThink's replacements happen inside each sequence (a `TextRewrite`): no second
+        // pass over the prompt and the text so far, and the batch stays full.
+        let requests = items.map { it -> GenerationRequest in
+            var rewrite: TextRewrite? = nil
+            if case .moreThink(let n) = it.mode { rewrite = TextRewrite(target: thinkClose, replacement: " Wait,", times: n) }
+            return GenerationRequest(prompt: it.base, maxTokens: maxTokens, sampler: it.settings, rewrite: rewrite)
+        }
+        try g.generate(requests, batchSize: batch, progress: progress) { j, r in
+            items[j].text = r.text
+            items[j].waits = r.rewrites
+            items[j].stop = r.stopReason
         }
         return items.map { it in
             let source = questions[it.q]
