@@ -73,6 +73,9 @@ extension RecipeBuild {
         var settings = recipe.document.objectValue?["safety"]?.objectValue ?? JSONObject()
         settings["prompts"] = nil
         settings["model"] = .string(recipe.model)
+        // The thread count is part of what made the responses: OpenBLAS's threaded prompt
+        // sgemm rounds differently, so a resume or a reuse with other threads is another run.
+        settings["threads"] = .int(recipe.threads)
         return try step("safety-sample", settings: .object(settings), input: input) { fp in
             let started = Date()
             let (id, gen) = try generator()
@@ -85,9 +88,9 @@ extension RecipeBuild {
             job.batch = sf.batch
             job.template = sf.template ? SafetySampling.thinkTemplate : nil
             job.genBase = JSONObject([("model", .string(id.name)), ("model_sha256", .string(id.sha256))])
-            let records = try chunkedRecords("safety-sample", fp, count: qs.count, perQuestion: sf.modes.count * sf.samples, progress: { p in
+            let records = try chunkedRecords("safety-sample", fp, job: job, questions: qs, generator: gen, perQuestion: sf.modes.count * sf.samples) { p in
                 self.events(.progress(step: "safety-sample", SteerSteps.tracesProgress(p, maxTokens: sf.maxTokens)))
-            }) { range, progress in try job.run(Array(qs[range]), generator: gen, progress: progress) }
+            }
             let w = try JSONLWriter(path: work + "/safety-sample/responses.jsonl")
             for r in records { try w.write(r) }
             try w.finish()

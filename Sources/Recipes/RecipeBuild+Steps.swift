@@ -83,7 +83,7 @@ extension RecipeBuild {
     func extractStep(_ input: String) throws -> String {
         let x = recipe.extract!
         let settings = JSONValue.object(JSONObject([("extract", recipe.document.objectValue?["steer"]?.objectValue?["extract"] ?? .null),
-                                                    ("model", .string(recipe.model))]))
+                                                    ("model", .string(recipe.model)), ("threads", .int(recipe.threads))]))
         return try step("extract", settings: settings, input: input) { fp in
             let started = Date()
             let (id, gen) = try generator()
@@ -125,7 +125,7 @@ extension RecipeBuild {
     func calibrateStep(_ input: String) throws -> (String, SteeringChoice?) {
         let c = recipe.calibrate!
         let settings = JSONValue.object(JSONObject([("calibrate", recipe.document.objectValue?["steer"]?.objectValue?["calibrate"] ?? .null),
-                                                    ("model", .string(recipe.model))]))
+                                                    ("model", .string(recipe.model)), ("threads", .int(recipe.threads))]))
         let calPath = out + "/steer/calibration.json"
         let fp = try step("calibrate", settings: settings, input: try vectorFingerprint(input)) { fp in
             let started = Date()
@@ -170,7 +170,7 @@ extension RecipeBuild {
     func sampleStep(_ input: String, vectorFP: String, steering: SteeringChoice?) throws -> String {
         let s = recipe.sample
         let settings = JSONValue.object(JSONObject([("sample", recipe.document.objectValue?["sample"] ?? .null),
-                                                    ("steering", steering?.json ?? .null), ("model", .string(recipe.model))]))
+                                                    ("steering", steering?.json ?? .null), ("model", .string(recipe.model)), ("threads", .int(recipe.threads))]))
         let fpInput = steering == nil ? input : input + (try vectorFingerprint(vectorFP))
         return try step("sample", settings: settings, input: fpInput) { fp in
             let started = Date()
@@ -193,9 +193,9 @@ extension RecipeBuild {
                                    instruction: s.instruction, batch: s.batch,
                                    genBase: JSONObject([("model", .string(id.name)), ("model_sha256", .string(id.sha256)), ("decoding", .string("chat"))]),
                                    steerBase: steerBase)
-            var records = try chunkedRecords("sample", fp, count: qs.count, perQuestion: job.alphas.count * s.samples, progress: { p in
+            var records = try chunkedRecords("sample", fp, job: job, questions: qs, generator: gen, perQuestion: job.alphas.count * s.samples) { p in
                 self.events(.progress(step: "sample", SteerSteps.tracesProgress(p, maxTokens: s.maxTokens)))
-            }) { range, progress in try job.run(Array(qs[range]), generator: gen, progress: progress) }
+            }
             if steering == nil {
                 // Unsteered sampling: no gen.steer, no Len-R against itself.
                 for i in records.indices {

@@ -6,7 +6,7 @@ import Model
 /// strengths α along the variable-length direction; each trace becomes a record with its
 /// answer extracted and its length ratio (Len-R: reasoning tokens over the mean of the same
 /// question's α=0 traces, the measure of `cotforge curriculum`).
-public struct SelfSampling {
+public struct SelfSampling: SamplingJob {
     public var alphas: [Float]
     /// Block → direction (unscaled); α multiplies it.
     public var directions: [Int: [Float]]
@@ -59,33 +59,49 @@ public struct SelfSampling {
         return reasoning.isEmpty ? ("", answer) : (reasoning, answer)
     }
 
-    /// Runs every (question, α, sample) through `generator` in batches and returns the records
-    /// in input order (question, then α as given, then sample). `progress` sees the batch.
-    public func run(_ questions: [Example], generator: Generator, progress: (BatchProgress) -> Void = { _ in }) throws -> [Example] {
-        struct Item { var q: Int; var a: Int; var k: Int; var promptTokens: Int; var settings: SamplerSettings }
-        var items: [Item] = [], requests: [GenerationRequest] = []
-        for (qi, e) in questions.enumerated() {
-            guard let q = e.question else { throw TrainError("record \(e.id ?? "#\(qi)") has no question") }
-            let prompt = try generator.promptTokens("\(q) \(instruction)", chat: generator.chatTemplate != nil)
-            for (ai, alpha) in alphas.enumerated() {
-                let steering = alpha == 0 ? nil : Steering(vectors: directions.mapValues { $0.map { $0 * alpha } })
+    struct Item { var q: Int; var a: Int; var k: Int; var settings: SamplerSettings }
+
+    /// Every (question, α, sample) in input order (question, then α as given, then sample).
+    func items(_ questions: [Example]) -> [Item] {
+        var items: [Item] = []
+        for qi in questions.indices {
+            for ai in alphas.indices {
                 for k in 0..<samples {
                     var s = sampler
                     s.seed = sampler.seed &+ UInt64(k)
-                    items.append(Item(q: qi, a: ai, k: k, promptTokens: prompt.count, settings: s))
-                    requests.append(GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampler: s, steering: steering))
+                    items.append(Item(q: qi, a: ai, k: k, settings: s))
                 }
             }
         }
-        var results = [Generation?](repeating: nil, count: requests.count)
-        try generator.generate(requests, batchSize: batch, progress: progress) { i, g in results[i] = g }
+        return items
+    }
+
+    /// One request per (question, α, sample), in input order (question, then α as given, then
+    /// sample).
+    public func requests(_ questions: [Example], generator: Generator) throws -> [GenerationRequest] {
+        var prompts: [[Int32]] = []
+        for (qi, e) in questions.enumerated() {
+            guard let q = e.question else { throw TrainError("record \(e.id ?? "#\(qi)") has no question") }
+            prompts.append(try generator.promptTokens("\(q) \(instruction)", chat: generator.chatTemplate != nil))
+        }
+        return items(questions).map { item in
+            let alpha = alphas[item.a]
+            let steering = alpha == 0 ? nil : Steering(vectors: directions.mapValues { $0.map { $0 * alpha } })
+            return GenerationRequest(prompt: prompts[item.q], maxTokens: maxTokens, sampler: item.settings, steering: steering)
+        }
+    }
+
+    /// The records, in the requests' order, with answers extracted and Len-R.
+    public func records(_ questions: [Example], _ results: [Generation], generator: Generator) throws -> [Example] {
+        let items = items(questions)
+        precondition(results.count == items.count, "\(results.count) generations for \(items.count) requests")
         // Len-R: reasoning tokens over the mean of the question's α=0 traces' reasoning tokens
         // (the measure `cotforge curriculum` uses, so both agree).
         var records: [Example] = []
         var reasoningTokens = [Int](repeating: 0, count: items.count)
         var parts: [(String, String)] = []
         for (i, g) in results.enumerated() {
-            let p = Self.split(g!.text)
+            let p = Self.split(g.text)
             parts.append(p)
             reasoningTokens[i] = generator.tokenizer.encode(p.0, parseSpecial: false).count
         }
@@ -97,7 +113,7 @@ public struct SelfSampling {
             }
         }
         for (i, item) in items.enumerated() {
-            let g = results[i]!, (reasoning, answer) = parts[i]
+            let g = results[i], (reasoning, answer) = parts[i]
             let source = questions[item.q]
             var e = Example()
             let alpha = alphas[item.a]
@@ -110,7 +126,7 @@ public struct SelfSampling {
             e.answer = answer
             if let gold = source.gold { e.gold = gold }
             if let pred = AnswerExtractor.extract(answer.isEmpty ? reasoning : answer)?.answer { e.pred = pred }
-            e["tokens"] = .object(JSONObject([("prompt", .int(item.promptTokens)), ("reasoning", .int(reasoningTokens[i])),
+            e["tokens"] = .object(JSONObject([("prompt", .int(g.promptTokens.count)), ("reasoning", .int(reasoningTokens[i])),
                                               ("answer", .int(generator.tokenizer.encode(answer, parseSpecial: false).count))]))
             if let b = base[item.q], b > 0 { e["len_ratio"] = .number(String(format: "%.4f", Double(reasoningTokens[i]) / b)) }
             var gen = genBase

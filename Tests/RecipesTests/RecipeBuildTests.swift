@@ -198,7 +198,10 @@ import Train
         for d in [whole, chunked] { _ = try d.write("prompts.jsonl", lines: prompts) }
         let (one, _) = try build(text, in: whole)
         // 4 requests per prompt, about 8 per chunk: 2 prompts a chunk, chunks of 2, 2 and 1.
-        let (three, _) = try build(text, in: chunked, chunkRequests: 8)
+        let (three, threeEvents) = try build(text, in: chunked, chunkRequests: 8)
+        // The three chunks' requests go through one continuous batch (no chunk drains first).
+        let totals = { (es: [RecipeBuild.Event]) in Set(es.compactMap { e -> Int? in if case .progress("safety-sample", let p) = e { return p.total } else { return nil } }) }
+        #expect(totals(threeEvents) == [20])
         let responses = "/work/safety-sample/responses.jsonl"
         let expected = try Data(contentsOf: URL(fileURLWithPath: one.outDir + responses))
         #expect(try Data(contentsOf: URL(fileURLWithPath: three.outDir + responses)) == expected)
@@ -219,6 +222,7 @@ import Train
         let kept = try fm.attributesOfItem(atPath: chunks + "/q000000-000002.jsonl")[.modificationDate] as? Date
         let (again, events) = try build(text, in: chunked, chunkRequests: 8)
         #expect(again.reusedSteps == ["prompts"])
+        #expect(totals(events) == [4], "only the unfinished chunk's requests run")
         #expect(events.contains { if case .note("safety-sample", let t) = $0 { return t.contains("2 of 3 chunks (4 of 5 questions) were done earlier") } else { return false } })
         #expect(try fm.attributesOfItem(atPath: chunks + "/q000000-000002.jsonl")[.modificationDate] as? Date == kept)
         #expect(!fm.fileExists(atPath: chunks + "/q000004-000005.jsonl.tmp"))
@@ -230,6 +234,12 @@ import Train
         let (other, _) = try build(text.replacingOccurrences(of: "samples: 2", with: "samples: 1"), in: chunked, chunkRequests: 8)
         #expect(try fm.contentsOfDirectory(atPath: chunks).sorted() == ["fingerprint", "q000000-000004.jsonl", "q000004-000005.jsonl"])
         #expect(other.manifest.objectValue?["counts"]?.objectValue?["in"] == .int(5 * 2))
+
+        // Another thread count is another run too (the threaded prompt sgemm rounds otherwise):
+        // sampling is not reused, nor are its chunks kept.
+        let (threaded, threadedEvents) = try build("threads: 2\n" + text.replacingOccurrences(of: "samples: 2", with: "samples: 1"), in: chunked, chunkRequests: 8)
+        #expect(threaded.reusedSteps == ["prompts"])
+        #expect(!threadedEvents.contains { if case .note("safety-sample", let t) = $0 { return t.contains("done earlier") } else { return false } })
     }
 
     @Test func safetyRecipeErrors() throws {

@@ -1,6 +1,7 @@
 import Corpus
 import Foundation
 import Model
+import Train
 
 /// SafeChain's decoding modes for R1-style output (Jiang et al., 2025, §4): how the thought
 /// is started, cut short or stretched.
@@ -58,7 +59,7 @@ public enum DecodingMode: Sendable, Equatable, CustomStringConvertible {
 /// the mode. For a model that does not write `<think>` itself (like the default), the user
 /// message gets `template` so the thought is asked for in tags, and the modes prefill the
 /// assistant turn the same way as for an R1-style model.
-public struct SafetySampling {
+public struct SafetySampling: SamplingJob {
     /// Asks a model without native thoughts for one in tags (appended to the prompt).
     public static let thinkTemplate = "First think about the request step by step inside <think> and </think>, then write your response after </think>."
 
@@ -90,10 +91,10 @@ public struct SafetySampling {
     /// The text the user turn holds for `question`.
     public func userText(_ question: String) -> String { template.map { "\(question) \($0)" } ?? question }
 
+    struct Item { var q: Int; var mode: DecodingMode; var k: Int; var base: [Int32]; var settings: SamplerSettings }
+
     /// Every (question, mode, sample) in input order (question, then mode, then sample).
-    public func run(_ questions: [Example], generator g: Generator, progress: (BatchProgress) -> Void = { _ in }) throws -> [Example] {
-        struct Item { var q: Int; var mode: DecodingMode; var k: Int; var base: [Int32]; var text = ""; var waits = 0
-                      var stop = StopReason.length; var settings: SamplerSettings }
+    func items(_ questions: [Example], generator g: Generator) throws -> [Item] {
         var items: [Item] = []
         for (qi, e) in questions.enumerated() {
             guard let q = e.question else { throw RecipeError("record \(e.id ?? "#\(qi)") has no question") }
@@ -106,21 +107,27 @@ public struct SafetySampling {
                 }
             }
         }
-        // MoreThink's replacements happen inside each sequence (a `TextRewrite`): no second
-        // pass over the prompt and the text so far, and the batch stays full.
-        let requests = items.map { it -> GenerationRequest in
+        return items
+    }
+
+    /// One request per (question, mode, sample), in input order. MoreThink's replacements
+    /// happen inside each sequence (a `TextRewrite`): no second pass over the prompt and the
+    /// text so far, and the batch stays full.
+    public func requests(_ questions: [Example], generator g: Generator) throws -> [GenerationRequest] {
+        try items(questions, generator: g).map { it in
             var rewrite: TextRewrite? = nil
             if case .moreThink(let n) = it.mode { rewrite = TextRewrite(target: thinkClose, replacement: " Wait,", times: n) }
             return GenerationRequest(prompt: it.base, maxTokens: maxTokens, sampler: it.settings, rewrite: rewrite)
         }
-        try g.generate(requests, batchSize: batch, progress: progress) { j, r in
-            items[j].text = r.text
-            items[j].waits = r.rewrites
-            items[j].stop = r.stopReason
-        }
-        return items.map { it in
+    }
+
+    /// The records, in the requests' order: `reasoning` and `answer` split at the close.
+    public func records(_ questions: [Example], _ results: [Generation], generator g: Generator) throws -> [Example] {
+        let items = try items(questions, generator: g)
+        precondition(results.count == items.count, "\(results.count) generations for \(items.count) requests")
+        return zip(items, results).map { it, r in
             let source = questions[it.q]
-            let full = it.mode.prefill + it.text
+            let full = it.mode.prefill + r.text
             let (reasoning, answer) = Self.split(full)
             var e = Example()
             e.id = "\(source.id ?? "q\(it.q)")/\(it.mode.description.replacingOccurrences(of: ":", with: "-"))/s\(it.k)"
@@ -135,10 +142,10 @@ public struct SafetySampling {
             var gen = genBase
             gen["decoding"] = .string(it.mode.description)
             gen["prefill"] = .string(it.mode.prefill)
-            if case .moreThink = it.mode { gen["waits"] = .int(it.waits) }
+            if case .moreThink = it.mode { gen["waits"] = .int(r.rewrites) }
             gen["sampler"] = .object(JSONObject([("temperature", .number("\(it.settings.temperature)")), ("top_p", .number("\(it.settings.topP)")),
                                                  ("seed", .number(String(it.settings.seed)))]))
-            gen["stop_reason"] = .string(it.stop.rawValue)
+            gen["stop_reason"] = .string(r.stopReason.rawValue)
             e["gen"] = .object(gen)
             return e
         }
