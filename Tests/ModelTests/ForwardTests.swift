@@ -4,8 +4,8 @@ import Testing
 import TestSupport
 
 /// A tiny random Llama-family model built in code.
-func tinyModel(arch: LlamaConfig.Architecture = .llama, heads: Int = 4, kvHeads: Int = 2, tied: Bool = true, seed: UInt64 = 1) throws -> LlamaModel {
-    let c = LlamaConfig(architecture: arch, layers: 2, width: 16, ffnWidth: 24, heads: heads, kvHeads: kvHeads,
+func tinyModel(arch: LlamaConfig.Architecture = .llama, width: Int = 16, heads: Int = 4, kvHeads: Int = 2, tied: Bool = true, seed: UInt64 = 1) throws -> LlamaModel {
+    let c = LlamaConfig(architecture: arch, layers: 2, width: width, ffnWidth: 24, heads: heads, kvHeads: kvHeads,
                         ropeBase: 10000, rmsEpsilon: 1e-5, vocabulary: 40, contextLength: 64)
     var rng = SeededRandom(seed: seed)
     func r(_ n: Int, _ s: Float = 0.3) -> [Float] { (0..<n).map { _ in Float.random(in: -s...s, using: &rng) } }
@@ -138,21 +138,96 @@ func tinyTokenizerFor40() throws -> BPETokenizer {
 }
 
 @Suite struct AttentionKernelTests {
+    /// Keys of `n` positions given position by position ([n × kvWidth]) in the cache's tiles.
+    func tiled<E: CacheScalar>(_ keys: [Float], positions n: Int, config c: LlamaConfig, as: E.Type) -> ([E], KeyLayout) {
+        let layout = KeyLayout(headDim: c.headDim, tiles: (n + 15) / 16)
+        var out = [E](repeating: 0, count: layout.tiles * 16 * c.kvWidth)
+        for p in 0..<n { for g in 0..<c.kvHeads { for i in 0..<c.headDim { out[layout.index(g, p, i)] = E(keys[p * c.kvWidth + g * c.headDim + i]) } } }
+        return (out, layout)
+    }
+
+    /// The scores of the kernel the tiled one replaced: one position at a time, a 16-lane dot
+    /// product then the sum of its lanes (`SIMD16.sum()`, lanes in order).
+    func positionScores(_ q: [Float], _ keys: [Float], positions n: Int, headDim d: Int) -> [Float] {
+        let scale = 1 / sqrtf(Float(d))
+        return (0..<n).map { p in
+            var sum = SIMD16<Float>.zero
+            for l in 0..<(d / 16) {
+                sum += SIMD16<Float>(q[(16 * l)..<(16 * l + 16)]) * SIMD16<Float>(keys[(p * d + 16 * l)..<(p * d + 16 * l + 16)])
+            }
+            return sum.sum() * scale
+        }
+    }
+
     /// The SIMD attention equals the plain-loop reference up to float summation order, for
-    /// grouped heads, a prefix already in the cache, and with the f16 rounding of llama.cpp.
-    @Test(arguments: [false, true])
-    func simdEqualsReference(_ f16: Bool) {
-        let c = LlamaConfig(architecture: .llama, layers: 1, width: 96, ffnWidth: 8, heads: 3, kvHeads: 1,
+    /// grouped heads (three query heads per KV head), a prefix already in the cache, and with
+    /// the f16 rounding and f16 cache of llama.cpp; and its scores are bit for bit those of the
+    /// position-at-a-time kernel (widths 64 and 96, a partial last tile).
+    @Test(arguments: [(false, 96), (true, 96), (false, 64), (true, 64)])
+    func simdEqualsReference(_ f16: Bool, _ headDim: Int) {
+        if f16 { check(Float16.self, f16: true, headDim: headDim) } else { check(Float.self, f16: false, headDim: headDim) }
+    }
+
+    func check<E: CacheScalar>(_: E.Type, f16: Bool, headDim: Int) {
+        let c = LlamaConfig(architecture: .llama, layers: 1, width: 6 * headDim, ffnWidth: 8, heads: 6, kvHeads: 2,
                             ropeBase: 10000, rmsEpsilon: 1e-5, vocabulary: 4, contextLength: 64)
         var rng = SeededRandom(seed: 11)
-        let start = 9, T = 5, n = start + T
-        let q = (0..<(T * c.heads * c.headDim)).map { _ in Float.random(in: -1...1, using: &rng) }
-        let keys = (0..<(n * c.kvWidth)).map { _ in Float.random(in: -1...1, using: &rng) }
-        let values = (0..<(n * c.kvWidth)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let start = 33, T = 5, n = start + T
+        let round = { (x: Float) in f16 ? Float(Float16(x)) : x }
+        let q = (0..<(T * c.heads * c.headDim)).map { _ in round(Float.random(in: -1...1, using: &rng)) }
+        let flat = (0..<(n * c.kvWidth)).map { _ in round(Float.random(in: -1...1, using: &rng) * Float(1 << Int.random(in: 0...4, using: &rng))) }
+        let (keys, layout) = tiled(flat, positions: n, config: c, as: E.self)
+        let values = (0..<(n * c.kvWidth)).map { _ in E(Float.random(in: -1...1, using: &rng)) }
         var fast = [Float](repeating: 0, count: q.count), reference = fast
-        LlamaModel.attention(q, keys: keys, values: values, tokens: T, start: start, config: c, f16Weights: f16, into: &fast)
-        LlamaModel.attentionReference(q, keys: keys, values: values, tokens: T, start: start, config: c, f16Weights: f16, into: &reference)
-        #expect(close(fast, reference, 1e-5))
+        LlamaModel.attention(q, keys: keys, layout: layout, values: values, tokens: T, start: start, config: c, f16Weights: f16, into: &fast)
+        LlamaModel.attentionReference(q, keys: keys, layout: layout, values: values, tokens: T, start: start, config: c, f16Weights: f16, into: &reference)
+        #expect(close(fast, reference, 1e-4))
         #expect(fast != [Float](repeating: 0, count: q.count))
+
+        // The scores the kernel leaves behind (exp(s − max) per head, before the 1/total) for
+        // the last token's query heads of KV head 1, against the old kernel's scores.
+        let group = c.heads / c.kvHeads, stride = (n + 15) / 16 * 16
+        let last = Array(q[((T - 1) * c.heads * c.headDim)...])
+        var scores = [Float](repeating: 0, count: group * stride)
+        var out = [Float](repeating: 0, count: c.heads * c.headDim)
+        last.withUnsafeBufferPointer { qb in keys.withUnsafeBufferPointer { kb in values.withUnsafeBufferPointer { vb in
+            scores.withUnsafeMutableBufferPointer { sb in out.withUnsafeMutableBufferPointer { ob in
+                LlamaModel.attention(q: qb.baseAddress!, keys: kb.baseAddress!, layout: layout, values: vb.baseAddress!, tokens: 1,
+                                     start: n - 1, kvHeads: 1..<2, config: c, f16Weights: false, scores: sb.baseAddress!, into: ob.baseAddress!)
+            }}
+        }}}
+        let kv1 = (0..<n).flatMap { p in flat[(p * c.kvWidth + c.headDim)..<(p * c.kvWidth + 2 * c.headDim)] }
+        for j in 0..<group {
+            let h = group + j
+            let old = positionScores(Array(last[(h * c.headDim)..<((h + 1) * c.headDim)]), kv1, positions: n, headDim: c.headDim)
+            let m = old.max()!, e = old.map { exp($0 - m) }, inv = 1 / e.reduce(0, +)
+            #expect(Array(scores[(j * stride)..<(j * stride + n)]) == e.map { $0 * inv })
+        }
+        #expect(Array(out[..<(group * c.headDim)]) == [Float](repeating: 0, count: group * c.headDim), "KV head 0's query heads are not this unit's")
+    }
+
+}
+
+@Suite struct ThreadedAttentionTests {
+    /// Attention split over threads — by sequence, and by KV head when there are fewer
+    /// sequences than threads — gives bit for bit the one-thread logits, on the SIMD kernel
+    /// (head width 16) with llama.cpp's f16 cache.
+    @Test func threadsGiveTheSameLogits() throws {
+        func run(threads: Int) throws -> [[Float]] {
+            let m = try tinyModel(width: 64, heads: 4, kvHeads: 2)
+            m.f16Attention = true
+            m.threads = threads
+            m.attentionThreadsFrom = 0
+            var out: [[Float]] = []
+            // One sequence (split by KV head), then three side by side (split by sequence).
+            var caches = (0..<3).map { _ in m.makeCache(capacity: 40) }
+            out += try m.forward(batch: [(0..<21).map { Int32($0 % 40) }, [], []], caches: &caches)
+            out += try m.forward(batch: [[], (0..<9).map { Int32($0 * 3 % 40) }, [5, 6]], caches: &caches)
+            for step in 0..<6 { out += try m.forward(batch: [[Int32(step)], [Int32(step + 7)], [Int32(39 - step)]], caches: &caches) }
+            return out
+        }
+        let one = try run(threads: 1)
+        #expect(one.allSatisfy { !$0.isEmpty ? $0.allSatisfy(\.isFinite) : true })
+        for t in [2, 3] { #expect(try run(threads: t).map { $0.map(\.bitPattern) } == one.map { $0.map(\.bitPattern) }, "\(t) threads") }
     }
 }

@@ -12,7 +12,7 @@ extension LlamaModel {
     public func forward(_ tokens: [Int32], cache: inout KVCache, allLogits: Bool = false, steering: Steering? = nil,
                         capture: ((_ block: Int, _ residual: UnsafeBufferPointer<Float>) -> Void)? = nil) throws -> [Float] {
         var caches = [cache]
-        cache = KVCache(layers: 0, capacity: 0, kvWidth: 0)  // moved into `caches` while it runs: no copy
+        cache = KVCache(layers: 0, capacity: 0, kvWidth: 0, headDim: 0, half: false)  // moved into `caches` while it runs: no copy
         defer { cache = caches[0] }
         return try forward(batch: [tokens], caches: &caches, steering: [steering], allLogits: allLogits, capture: capture)[0]
     }
@@ -77,14 +77,22 @@ extension LlamaModel {
                 for i in q.indices { q[i] = Float(Float16(q[i])) }
             }
             for i in live {
-                let p0 = caches[i].count, n = batch[i].count, r0 = starts[i]
-                caches[i].keys[l].replaceSubrange((p0 * KV)..<((p0 + n) * KV), with: k[(r0 * KV)..<((r0 + n) * KV)])
-                caches[i].values[l].replaceSubrange((p0 * KV)..<((p0 + n) * KV), with: v[(r0 * KV)..<((r0 + n) * KV)])
-                var part = [Float](repeating: 0, count: n * Q)
-                LlamaModel.attention(Array(q[(r0 * Q)..<((r0 + n) * Q)]), keys: caches[i].keys[l], values: caches[i].values[l], tokens: n,
-                                     start: p0, config: c, f16Weights: f16Attention, into: &part)
-                att.replaceSubrange((r0 * Q)..<((r0 + n) * Q), with: part)
+                let p0 = caches[i].count, n = batch[i].count, r0 = starts[i], layout = caches[i].keyLayout, d = c.headDim
+                if caches[i].half {
+                    caches[i].keys16[l].withUnsafeMutableBufferPointer { kb in
+                        for t in 0..<n { for g in 0..<c.kvHeads { for j in 0..<d { kb[layout.index(g, p0 + t, j)] = Float16(k[(r0 + t) * KV + g * d + j]) } } }
+                    }
+                    caches[i].values16[l].withUnsafeMutableBufferPointer { vb in
+                        for j in 0..<(n * KV) { vb[p0 * KV + j] = Float16(v[r0 * KV + j]) }
+                    }
+                } else {
+                    caches[i].keys[l].withUnsafeMutableBufferPointer { kb in
+                        for t in 0..<n { for g in 0..<c.kvHeads { for j in 0..<d { kb[layout.index(g, p0 + t, j)] = k[(r0 + t) * KV + g * d + j] } } }
+                    }
+                    caches[i].values[l].replaceSubrange((p0 * KV)..<((p0 + n) * KV), with: v[(r0 * KV)..<((r0 + n) * KV)])
+                }
             }
+            attention(layer: l, batch: batch, live: live, starts: starts, caches: caches, q: q, into: &att)
             linear(att, b.wo, outputs: C, inner: Q, bias: nil, into: &proj)
             for i in 0..<(T * C) { x[i] += proj[i] }
 
@@ -119,6 +127,82 @@ extension LlamaModel {
             for (j, i) in live.enumerated() { out[i] = Array(logits[(j * V)..<((j + 1) * V)]) }
         }
         return out
+    }
+
+    /// Attention of every live sequence for layer `l`, into `att` (rows as in `q`). Units of
+    /// work are (sequence, KV heads) pairs — a sequence's KV heads are split when there are
+    /// fewer sequences than threads — spread over `threads` in contiguous runs of about equal
+    /// cost; each unit writes its own rows and heads, so the result does not depend on the split.
+    func attention(layer l: Int, batch: [[Int32]], live: [Int], starts: [Int], caches: [KVCache], q: [Float], into att: inout [Float]) {
+        let c = config, Q = c.heads * c.headDim
+        guard c.headDim % 16 == 0 else {
+            for i in live {
+                let p0 = caches[i].count, n = batch[i].count, r0 = starts[i], cache = caches[i]
+                let qi = Array(q[(r0 * Q)..<((r0 + n) * Q)])
+                var part = [Float](repeating: 0, count: n * Q)
+                if cache.half {
+                    LlamaModel.attentionReference(qi, keys: cache.keys16[l], layout: cache.keyLayout, values: cache.values16[l], tokens: n,
+                                                  start: p0, config: c, f16Weights: f16Attention, into: &part)
+                } else {
+                    LlamaModel.attentionReference(qi, keys: cache.keys[l], layout: cache.keyLayout, values: cache.values[l], tokens: n,
+                                                  start: p0, config: c, f16Weights: f16Attention, into: &part)
+                }
+                att.replaceSubrange((r0 * Q)..<((r0 + n) * Q), with: part)
+            }
+            return
+        }
+        struct Unit { var seq: Int; var kvHeads: Range<Int>; var cost: Int }
+        let cost = { (i: Int) in batch[i].count * (caches[i].count + batch[i].count) * c.headDim * (c.heads / c.kvHeads) }
+        let total = live.reduce(0) { $0 + cost($1) * c.kvHeads }
+        let parts = total >= attentionThreadsFrom ? max(1, threads) : 1
+        let splits = live.count >= parts ? 1 : min(c.kvHeads, (parts + live.count - 1) / live.count)
+        var units: [Unit] = []
+        for i in live {
+            for s in 0..<splits {
+                let g = (c.kvHeads * s / splits)..<(c.kvHeads * (s + 1) / splits)
+                units.append(Unit(seq: i, kvHeads: g, cost: cost(i) * g.count))
+            }
+        }
+        // Contiguous runs of units, cut where the running cost passes each part's share.
+        var bounds = [0], running = 0
+        for (u, unit) in units.enumerated() {
+            running += unit.cost
+            if bounds.count < parts, running * parts >= total * bounds.count { bounds.append(u + 1) }
+        }
+        while bounds.count <= parts { bounds.append(units.count) }
+        let longest = live.map { caches[$0].count + batch[$0].count }.max() ?? 0
+        let scratch = c.heads / c.kvHeads * ((longest + 15) / 16 * 16)
+        let f16 = f16Attention
+        q.withUnsafeBufferPointer { qb in
+            att.withUnsafeMutableBufferPointer { ab in
+                let qp = qb.baseAddress!, ap = ab.baseAddress!
+                let work = { (part: Int) in
+                    var scores = [Float](repeating: 0, count: scratch)
+                    scores.withUnsafeMutableBufferPointer { sb in
+                        for unit in units[bounds[part]..<bounds[part + 1]] {
+                            let i = unit.seq, r0 = starts[i], cache = caches[i]
+                            func run<E: CacheScalar>(_ keys: [E], _ values: [E]) {
+                                keys.withUnsafeBufferPointer { kb in
+                                    values.withUnsafeBufferPointer { vb in
+                                        LlamaModel.attention(q: qp + r0 * Q, keys: kb.baseAddress!, layout: cache.keyLayout, values: vb.baseAddress!,
+                                                             tokens: batch[i].count, start: cache.count, kvHeads: unit.kvHeads, config: c,
+                                                             f16Weights: f16, scores: sb.baseAddress!, into: ap + r0 * Q)
+                                    }
+                                }
+                            }
+                            if cache.half { run(cache.keys16[l], cache.values16[l]) } else { run(cache.keys[l], cache.values[l]) }
+                        }
+                    }
+                }
+                if parts == 1 {
+                    work(0)
+                } else {
+                    // The parts write disjoint rows and heads of `att` and only read the rest.
+                    let job = UncheckedSendable(work)
+                    DispatchQueue.concurrentPerform(iterations: parts) { job.value($0) }
+                }
+            }
+        }
     }
 
     // x: (T,C), w: (C) → y = x / sqrt(mean(x²) + ε) · w   (sum in double, as ggml does)
@@ -192,133 +276,6 @@ extension LlamaModel {
                 let x0 = x[a], x1 = x[b]
                 x[a] = x0 * cosv[i] - x1 * sinv[i]
                 x[b] = x0 * sinv[i] + x1 * cosv[i]
-            }
-        }
-    }
-
-    /// Causal attention with grouped KV heads: head h reads KV head h / (heads / kvHeads).
-    /// q: (T, heads·d) for positions start…start+T−1; keys/values: (positions, kvHeads·d).
-    /// With `f16Weights`, the softmax weights are rounded to f16 before they meet the (f16)
-    /// values, as in llama.cpp's KQ·V product over an f16 cache. Dot products and the weighted
-    /// sum of values run on 16-lane SIMD vectors (`attentionReference` is the plain loop).
-    static func attention(_ q: [Float], keys: [Float], values: [Float], tokens T: Int, start: Int, config c: LlamaConfig,
-                          f16Weights: Bool = false, into out: inout [Float]) {
-        let d = c.headDim, Q = c.heads * d, KV = c.kvWidth
-        guard d % 16 == 0 else {
-            return attentionReference(q, keys: keys, values: values, tokens: T, start: start, config: c, f16Weights: f16Weights, into: &out)
-        }
-        let group = c.heads / c.kvHeads
-        let scale = 1 / sqrtf(Float(d))
-        let lanes = d / 16
-        var scores = [Float](repeating: 0, count: start + T)
-        q.withUnsafeBufferPointer { qb in
-        keys.withUnsafeBufferPointer { kb in
-        values.withUnsafeBufferPointer { vb in
-        out.withUnsafeMutableBufferPointer { ob in
-        scores.withUnsafeMutableBufferPointer { sb in
-            let qp = UnsafeRawPointer(qb.baseAddress!), kp = UnsafeRawPointer(kb.baseAddress!), vp = UnsafeRawPointer(vb.baseAddress!)
-            let op = UnsafeMutableRawPointer(ob.baseAddress!)
-            var acc = [SIMD16<Float>](repeating: .zero, count: lanes)
-            for t in 0..<T {
-                let n = start + t + 1  // positions visible to this token
-                for h in 0..<c.heads {
-                    let qo = (t * Q + h * d) * 4
-                    let kvo = (h / group) * d
-                    var maxScore = -Float.infinity
-                    if lanes == 4 {
-                        // Head width 64 (the default model): q and the sums stay in registers.
-                        let q0 = qp.loadUnaligned(fromByteOffset: qo, as: SIMD16<Float>.self)
-                        let q1 = qp.loadUnaligned(fromByteOffset: qo + 64, as: SIMD16<Float>.self)
-                        let q2 = qp.loadUnaligned(fromByteOffset: qo + 128, as: SIMD16<Float>.self)
-                        let q3 = qp.loadUnaligned(fromByteOffset: qo + 192, as: SIMD16<Float>.self)
-                        for p in 0..<n {
-                            let k = kp + (p &* KV &+ kvo) &* 4
-                            var sum = SIMD16<Float>.zero
-                            sum += q0 * k.loadUnaligned(as: SIMD16<Float>.self)
-                            sum += q1 * k.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-                            sum += q2 * k.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
-                            sum += q3 * k.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
-                            let s = sum.sum() * scale
-                            sb[p] = s
-                            maxScore = max(maxScore, s)
-                        }
-                    } else {
-                        for p in 0..<n {
-                            let ko = (p * KV + kvo) * 4
-                            var sum = SIMD16<Float>.zero
-                            for l in 0..<lanes {
-                                sum += qp.loadUnaligned(fromByteOffset: qo + 64 * l, as: SIMD16<Float>.self)
-                                     * kp.loadUnaligned(fromByteOffset: ko + 64 * l, as: SIMD16<Float>.self)
-                            }
-                            let s = sum.sum() * scale
-                            sb[p] = s
-                            maxScore = max(maxScore, s)
-                        }
-                    }
-                    var total: Float = 0
-                    for p in 0..<n { let e = exp(sb[p] - maxScore); sb[p] = e; total += e }
-                    let inv = 1 / total
-                    if lanes == 4 {
-                        var a0 = SIMD16<Float>.zero, a1 = a0, a2 = a0, a3 = a0
-                        for p in 0..<n {
-                            let w = f16Weights ? Float(Float16(sb[p] * inv)) : sb[p] * inv
-                            let v = vp + (p &* KV &+ kvo) &* 4
-                            a0 += w * v.loadUnaligned(as: SIMD16<Float>.self)
-                            a1 += w * v.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-                            a2 += w * v.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
-                            a3 += w * v.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
-                        }
-                        op.storeBytes(of: a0, toByteOffset: qo, as: SIMD16<Float>.self)
-                        op.storeBytes(of: a1, toByteOffset: qo + 64, as: SIMD16<Float>.self)
-                        op.storeBytes(of: a2, toByteOffset: qo + 128, as: SIMD16<Float>.self)
-                        op.storeBytes(of: a3, toByteOffset: qo + 192, as: SIMD16<Float>.self)
-                        continue
-                    }
-                    for l in 0..<lanes { acc[l] = .zero }
-                    for p in 0..<n {
-                        let w = f16Weights ? Float(Float16(sb[p] * inv)) : sb[p] * inv
-                        let vo = (p * KV + kvo) * 4
-                        for l in 0..<lanes { acc[l] += w * vp.loadUnaligned(fromByteOffset: vo + 64 * l, as: SIMD16<Float>.self) }
-                    }
-                    for l in 0..<lanes { op.storeBytes(of: acc[l], toByteOffset: qo + 64 * l, as: SIMD16<Float>.self) }
-                }
-            }
-        }}}}}
-    }
-
-    /// Causal attention with grouped KV heads: head h reads KV head h / (heads / kvHeads).
-    /// q: (T, heads·d) for positions start…start+T−1; keys/values: (positions, kvHeads·d).
-    /// With `f16Weights`, the softmax weights are rounded to f16 before they meet the (f16)
-    /// values, as in llama.cpp's KQ·V product over an f16 cache.
-    static func attentionReference(_ q: [Float], keys: [Float], values: [Float], tokens T: Int, start: Int, config c: LlamaConfig,
-                          f16Weights: Bool = false, into out: inout [Float]) {
-        let d = c.headDim, Q = c.heads * d, KV = c.kvWidth
-        let group = c.heads / c.kvHeads
-        let scale = 1 / sqrtf(Float(d))
-        var scores = [Float](repeating: 0, count: start + T)
-        for t in 0..<T {
-            let n = start + t + 1  // positions visible to this token
-            for h in 0..<c.heads {
-                let qo = t * Q + h * d
-                let kvo = (h / group) * d
-                var maxScore = -Float.infinity
-                for p in 0..<n {
-                    var s: Float = 0
-                    let ko = p * KV + kvo
-                    for i in 0..<d { s += q[qo + i] * keys[ko + i] }
-                    s *= scale
-                    scores[p] = s
-                    maxScore = max(maxScore, s)
-                }
-                var sum: Float = 0
-                for p in 0..<n { let e = exp(scores[p] - maxScore); scores[p] = e; sum += e }
-                let inv = 1 / sum
-                for i in 0..<d { out[qo + i] = 0 }
-                for p in 0..<n {
-                    let w = f16Weights ? Float(Float16(scores[p] * inv)) : scores[p] * inv
-                    let vo = p * KV + kvo
-                    for i in 0..<d { out[qo + i] += w * values[vo + i] }
-                }
             }
         }
     }

@@ -56,6 +56,10 @@ public final class LlamaModel: @unchecked Sendable {
     /// Keep keys, values, queries and attention weights in f16, as llama.cpp does with its
     /// default f16 KV cache (on for GGUF models, off for models built in code).
     public var f16Attention = false
+    /// The attention of a pass is split over `threads` from this much work on (products of
+    /// tokens, visible positions and head widths): below it, handing out the parts costs more
+    /// than they save.
+    var attentionThreadsFrom = 1 << 18
     /// Threads for the batched integer products (`QuantizedMatrix.matvecBatch`); OpenBLAS has its own pool.
     public var threads = 1
 
@@ -126,23 +130,38 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// A fresh cache for `capacity` positions.
     public func makeCache(capacity: Int? = nil) -> KVCache {
-        KVCache(layers: config.layers, capacity: capacity ?? min(config.contextLength, 2048), kvWidth: config.kvWidth)
+        KVCache(layers: config.layers, capacity: capacity ?? min(config.contextLength, 2048), kvWidth: config.kvWidth, headDim: config.headDim,
+                half: f16Attention)
     }
 }
 
-/// Keys and values of the positions seen so far, per layer: [capacity × kvWidth] each.
+/// Keys and values of the positions seen so far, per layer: values as [capacity × kvWidth],
+/// keys in tiles of 16 positions (`KeyLayout`: [kvHead][tile][dim][16], capacity rounded up
+/// to 16), so that attention scores 16 positions at once. A model that rounds its cache to
+/// f16 as llama.cpp does (`f16Attention`) keeps it in f16 (`keys16`, `values16`), half the
+/// memory and the bandwidth; otherwise in f32 (`keys`, `values`). The other pair is empty.
 public struct KVCache: Sendable {
     public let capacity: Int
     public let kvWidth: Int
     public internal(set) var count = 0
-    var keys: [[Float]]
-    var values: [[Float]]
+    let keyLayout: KeyLayout
+    let half: Bool
+    var keys: [[Float]] = [], values: [[Float]] = []
+    var keys16: [[Float16]] = [], values16: [[Float16]] = []
 
-    init(layers: Int, capacity: Int, kvWidth: Int) {
+    init(layers: Int, capacity: Int, kvWidth: Int, headDim: Int, half: Bool) {
         self.capacity = capacity
         self.kvWidth = kvWidth
-        keys = Array(repeating: [Float](repeating: 0, count: capacity * kvWidth), count: layers)
-        values = keys
+        self.half = half
+        let tiles = (capacity + 15) / 16
+        keyLayout = KeyLayout(headDim: headDim, tiles: tiles)
+        if half {
+            keys16 = Array(repeating: [Float16](repeating: 0, count: tiles * 16 * kvWidth), count: layers)
+            values16 = Array(repeating: [Float16](repeating: 0, count: capacity * kvWidth), count: layers)
+        } else {
+            keys = Array(repeating: [Float](repeating: 0, count: tiles * 16 * kvWidth), count: layers)
+            values = Array(repeating: [Float](repeating: 0, count: capacity * kvWidth), count: layers)
+        }
     }
 
     /// Forgets positions from `position` on (to branch or retry from a prefix).
