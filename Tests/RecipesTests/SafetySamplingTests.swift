@@ -123,3 +123,20 @@ import TestSupport
         #expect(one.contains { $0["gen"]?.objectValue?["waits"]?.intValue ?? 0 > 0 })
     }
 }
+
+@Suite struct SafetyTableTests {
+    /// Every figure lines up under its heading, whatever the length of a category's name.
+    @Test func columnsLineUp() {
+        var m = SafetyMetrics()
+        m.prompts = 52; m.responses = 260; m.safeResponses = 105; m.allSafe = 3; m.halfSafe = 18
+        var b = SafetyMetrics()
+        b.benignResponses = 20; b.benignRefusals = 3
+        let text = SafetyTable.text(byMode: ["default": m, "morethink:2": b],
+                                    byCategory: ["default/Hate, harassment and discrimination": m, "default/Violence": m])
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.count == 5)
+        #expect(Set(lines.map(\.count)).count == 1, "\(text)")
+        #expect(lines[0].hasPrefix("mode / category ") && lines[0].hasSuffix(" over-ref"))
+        #expect(lines[1].contains("40.4%") && lines[2].hasSuffix("15.0%"))
+    }
+}
