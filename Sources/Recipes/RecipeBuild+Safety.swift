@@ -15,10 +15,7 @@ extension RecipeBuild {
     func promptsStep() throws -> String {
         let sf = recipe.safety!
         var settings = JSONObject([("prompts", recipe.document.objectValue?["safety"]?.objectValue?["prompts"] ?? .null)])
-        settings["files"] = .array(sf.sources.compactMap(\.path).map { p in
-            let a = try? fm.attributesOfItem(atPath: p)
-            return .string("\(p) \(a?[.size] as? Int ?? -1) \((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)")
-        })
+        settings["files"] = .array(sf.sources.compactMap(\.path).map(fileIdentity))
         return try step("prompts", settings: .object(settings), input: "") { fp in
             let started = Date()
             let dir = work + "/prompts"

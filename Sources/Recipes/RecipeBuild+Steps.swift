@@ -20,16 +20,21 @@ extension RecipeBuild {
     var heldoutPath: String { work + "/questions/heldout.jsonl" }
     var vectorPath: String { recipe.vectorPath ?? out + "/steer/vector.gguf" }
 
+    /// An input file as a fingerprint sees it: its size and SHA-256, not its path or time of
+    /// change, so a fresh clone, a copy elsewhere or a touched file reuses what the same bytes
+    /// made (and carried runs, see `runs/`, resume), while any change to the bytes reruns.
+    func fileIdentity(_ path: String) -> JSONValue {
+        let size = (try? fm.attributesOfItem(atPath: path))?[.size] as? Int ?? -1
+        return .string("\(size) \(((try? SHA256.hex(ofFile: path)) ?? nil) ?? "missing")")
+    }
+
     // MARK: questions
 
     func questionsStep() throws -> String {
         var settings = JSONObject([("questions", recipe.document.objectValue?["questions"] ?? .null)])
         if case .importFiles(let imp) = recipe.questions {
-            // Imported files are part of the input: their size and time of change.
-            settings["files"] = .array(imp.paths.map { p in
-                let a = try? fm.attributesOfItem(atPath: p)
-                return .string("\(p) \(a?[.size] as? Int ?? -1) \((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)")
-            })
+            // Imported files are part of the input: what they hold.
+            settings["files"] = .array(imp.paths.map(fileIdentity))
         }
         return try step("questions", settings: .object(settings), input: "") { fp in
             let started = Date()
