@@ -69,12 +69,10 @@ extension LlamaModel {
         let es = MemoryLayout<E>.stride
         let kp = UnsafeRawPointer(keys), vp = UnsafeRawPointer(values), op = UnsafeMutableRawPointer(out)
         let stride = (start + T + 15) / 16 * 16  // one head's scores
-        var maxScore = [Float](repeating: 0, count: group)
         for t in 0..<T {
             let n = start + t + 1  // positions visible to this token
             for g in kvHeads {
                 let h0 = g * group
-                for j in 0..<group { maxScore[j] = -Float.infinity }
                 var p0 = 0
                 while p0 < n {
                     let tile = kp + layout.tile(g, p0) &* es
@@ -101,16 +99,15 @@ extension LlamaModel {
                         r *= scale
                         let sb = scores + j &* stride
                         UnsafeMutableRawPointer(sb + p0).storeBytes(of: r, as: SIMD16<Float>.self)
-                        var m = maxScore[j]
-                        for p in p0..<min(n, p0 &+ 16) { m = max(m, sb[p]) }
-                        maxScore[j] = m
                     }
                     p0 &+= 16
                 }
                 for j in 0..<group {
                     let sb = scores + j &* stride
+                    var maxScore = -Float.infinity
+                    for p in 0..<n { maxScore = max(maxScore, sb[p]) }
                     var total: Float = 0
-                    for p in 0..<n { let e = exp(sb[p] - maxScore[j]); sb[p] = e; total += e }
+                    for p in 0..<n { let e = exp(sb[p] - maxScore); sb[p] = e; total += e }
                     let inv = 1 / total
                     for p in 0..<n { sb[p] = f16Weights ? Float(Float16(sb[p] * inv)) : sb[p] * inv }
                     for l in 0..<lanes { op.storeBytes(of: SIMD16<Float>.zero, toByteOffset: (t * Q + (h0 + j) * d + 16 * l) * 4, as: SIMD16<Float>.self) }

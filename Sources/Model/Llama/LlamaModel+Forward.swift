@@ -76,22 +76,7 @@ extension LlamaModel {
                 for i in v.indices { v[i] = Float(Float16(v[i])) }
                 for i in q.indices { q[i] = Float(Float16(q[i])) }
             }
-            for i in live {
-                let p0 = caches[i].count, n = batch[i].count, r0 = starts[i], layout = caches[i].keyLayout, d = c.headDim
-                if caches[i].half {
-                    caches[i].keys16[l].withUnsafeMutableBufferPointer { kb in
-                        for t in 0..<n { for g in 0..<c.kvHeads { for j in 0..<d { kb[layout.index(g, p0 + t, j)] = Float16(k[(r0 + t) * KV + g * d + j]) } } }
-                    }
-                    caches[i].values16[l].withUnsafeMutableBufferPointer { vb in
-                        for j in 0..<(n * KV) { vb[p0 * KV + j] = Float16(v[r0 * KV + j]) }
-                    }
-                } else {
-                    caches[i].keys[l].withUnsafeMutableBufferPointer { kb in
-                        for t in 0..<n { for g in 0..<c.kvHeads { for j in 0..<d { kb[layout.index(g, p0 + t, j)] = k[(r0 + t) * KV + g * d + j] } } }
-                    }
-                    caches[i].values[l].replaceSubrange((p0 * KV)..<((p0 + n) * KV), with: v[(r0 * KV)..<((r0 + n) * KV)])
-                }
-            }
+            for i in live { caches[i].store(layer: l, keys: k, values: v, rows: starts[i], count: batch[i].count) }
             attention(layer: l, batch: batch, live: live, starts: starts, caches: caches, q: q, into: &att)
             linear(att, b.wo, outputs: C, inner: Q, bias: nil, into: &proj)
             for i in 0..<(T * C) { x[i] += proj[i] }
@@ -135,26 +120,12 @@ extension LlamaModel {
     /// cost; each unit writes its own rows and heads, so the result does not depend on the split.
     func attention(layer l: Int, batch: [[Int32]], live: [Int], starts: [Int], caches: [KVCache], q: [Float], into att: inout [Float]) {
         let c = config, Q = c.heads * c.headDim
-        guard c.headDim % 16 == 0 else {
-            for i in live {
-                let p0 = caches[i].count, n = batch[i].count, r0 = starts[i], cache = caches[i]
-                let qi = Array(q[(r0 * Q)..<((r0 + n) * Q)])
-                var part = [Float](repeating: 0, count: n * Q)
-                if cache.half {
-                    LlamaModel.attentionReference(qi, keys: cache.keys16[l], layout: cache.keyLayout, values: cache.values16[l], tokens: n,
-                                                  start: p0, config: c, f16Weights: f16Attention, into: &part)
-                } else {
-                    LlamaModel.attentionReference(qi, keys: cache.keys[l], layout: cache.keyLayout, values: cache.values[l], tokens: n,
-                                                  start: p0, config: c, f16Weights: f16Attention, into: &part)
-                }
-                att.replaceSubrange((r0 * Q)..<((r0 + n) * Q), with: part)
-            }
-            return
-        }
+        // Head widths that are not a multiple of 16 take the plain loop, a whole sequence at a time.
+        let simd = c.headDim % 16 == 0
         struct Unit { var seq: Int; var kvHeads: Range<Int>; var cost: Int }
         let cost = { (i: Int) in batch[i].count * (caches[i].count + batch[i].count) * c.headDim * (c.heads / c.kvHeads) }
         let total = live.reduce(0) { $0 + cost($1) * c.kvHeads }
-        let parts = total >= attentionThreadsFrom ? max(1, threads) : 1
+        let parts = simd && total >= attentionThreadsFrom ? max(1, threads) : 1
         let splits = live.count >= parts ? 1 : min(c.kvHeads, (parts + live.count - 1) / live.count)
         var units: [Unit] = []
         for i in live {
@@ -182,6 +153,14 @@ extension LlamaModel {
                         for unit in units[bounds[part]..<bounds[part + 1]] {
                             let i = unit.seq, r0 = starts[i], cache = caches[i]
                             func run<E: CacheScalar>(_ keys: [E], _ values: [E]) {
+                                guard simd else {
+                                    let n = batch[i].count
+                                    var part = [Float](repeating: 0, count: n * Q)
+                                    LlamaModel.attentionReference(Array(UnsafeBufferPointer(start: qp + r0 * Q, count: n * Q)), keys: keys, layout: cache.keyLayout,
+                                                                  values: values, tokens: n, start: cache.count, config: c, f16Weights: f16, into: &part)
+                                    (ap + r0 * Q).update(from: part, count: n * Q)
+                                    return
+                                }
                                 keys.withUnsafeBufferPointer { kb in
                                     values.withUnsafeBufferPointer { vb in
                                         LlamaModel.attention(q: qp + r0 * Q, keys: kb.baseAddress!, layout: cache.keyLayout, values: vb.baseAddress!,

@@ -164,6 +164,20 @@ public struct KVCache: Sendable {
         }
     }
 
+    /// Writes the keys and values of `n` positions after `count` into layer `l`: rows r0… of
+    /// `k` and `v` ([rows × kvWidth]), keys into their tiles.
+    mutating func store(layer l: Int, keys k: [Float], values v: [Float], rows r0: Int, count n: Int) {
+        if half { Self.store(&keys16[l], &values16[l], k, v, r0, n, at: count, layout: keyLayout, kvWidth: kvWidth) }
+        else { Self.store(&keys[l], &values[l], k, v, r0, n, at: count, layout: keyLayout, kvWidth: kvWidth) }
+    }
+
+    private static func store<E: CacheScalar>(_ keys: inout [E], _ values: inout [E], _ k: [Float], _ v: [Float], _ r0: Int, _ n: Int,
+                                              at p0: Int, layout: KeyLayout, kvWidth KV: Int) {
+        let d = layout.headDim
+        for t in 0..<n { for g in 0..<(KV / d) { for j in 0..<d { keys[layout.index(g, p0 + t, j)] = E(k[(r0 + t) * KV + g * d + j]) } } }
+        for j in 0..<(n * KV) { values[p0 * KV + j] = E(v[r0 * KV + j]) }
+    }
+
     /// Forgets positions from `position` on (to branch or retry from a prefix).
     public mutating func truncate(to position: Int) { count = min(count, max(0, position)) }
 }
