@@ -153,13 +153,10 @@ public enum SteerSteps {
         return lines.joined(separator: "\n")
     }
 
-    /// A batch's progress as a step's: traces done of total, tokens/s, and an ETA from the mean
-    /// tokens per finished trace (`maxTokens` before any has finished).
+    /// A batch's progress as a step's: traces done of total, tokens/s, and `BatchProgress.eta`.
     public static func tracesProgress(_ p: BatchProgress, maxTokens: Int, detail: String = "") -> StepProgress {
-        let rate = Double(p.generatedTokens) / max(p.seconds, 1e-9)
-        let per = p.finished > 0 ? Double(p.generatedTokens) / Double(p.finished) : Double(maxTokens)
-        return StepProgress(unit: "traces", done: p.finished, total: p.total, tokensPerSecond: rate,
-                            eta: rate > 0 ? Double(p.total - p.finished) * per / rate : nil, detail: detail)
+        StepProgress(unit: "traces", done: p.finished, total: p.total, tokensPerSecond: p.tokensPerSecond,
+                     eta: p.eta(maxTokens: maxTokens), detail: detail)
     }
 }
 

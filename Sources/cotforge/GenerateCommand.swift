@@ -209,12 +209,8 @@ struct GenerateCommand: ParsableCommand {
         var last = BatchProgress(total: requests.count)
         try gen.generate(requests, batchSize: batch, progress: { p in
             last = p
-            let rate = Double(p.generatedTokens) / max(p.seconds, 1e-9)
-            let perSequence = p.finished > 0 ? Double(p.generatedTokens) / Double(p.finished) : Double(maxTokens)
-            // Tokens still to come (at the mean length so far) over the aggregate rate.
-            let eta = rate > 0 ? Double(p.total - p.finished) * perSequence / rate : 0
             line.update(String(format: "generate: %d/%d done, %d running, %d tokens, %.1f tokens/s, ETA %@", p.finished, p.total, p.running,
-                               p.generatedTokens, rate, GenerateCommand.formatDuration(eta)))
+                               p.generatedTokens, p.tokensPerSecond, GenerateCommand.formatDuration(p.eta(maxTokens: maxTokens) ?? .nan)))
         }) { i, r in
             results[requestItem[i]] = r
             try flush()

@@ -103,7 +103,27 @@ import TestSupport
             #expect(got.map { $0 ?? [] } == alone, "batch \(b)")
             #expect(last.promptTokensReused == reqs[6].prompt.count && last.promptTokens == reqs.map(\.prompt.count).reduce(0, +) - reqs[6].prompt.count)
             if b == 4 { #expect(order.first == 2 && order.count == 8, "the short request leaves first and the queued ones join") }
+            #expect(last.finishedTokens == alone.map(\.count).reduce(0, +) && last.running == 0 && last.runningTokens == 0)
         }
+    }
+
+    /// The ETA by hand: 100 sequences, 1 finished with 10 tokens, 32 running with 1,600 so far
+    /// (50 each, longer than the finished one, so 50 is the length expected), at 25 tokens/s:
+    /// 99 · 50 − 1,600 = 3,350 tokens to come, 134 s. Before any has finished the guess is
+    /// `maxTokens`, and the running ones' tokens are never counted twice.
+    @Test func etaArithmetic() {
+        var p = BatchProgress(total: 100)
+        p.finished = 1; p.finishedTokens = 10; p.running = 32; p.runningTokens = 1600
+        p.generatedTokens = 1610; p.seconds = 64.4
+        #expect(abs(p.tokensPerSecond - 25) < 1e-9)
+        #expect(abs(p.eta(maxTokens: 256)! - 134) < 1e-9)
+        #expect(abs(p.eta(maxTokens: 40)! - (99.0 * 40 - 1600) / 25) < 1e-9, "at most maxTokens per sequence")
+        var q = BatchProgress(total: 10)
+        q.running = 4; q.runningTokens = 40; q.generatedTokens = 40; q.seconds = 2
+        #expect(abs(q.eta(maxTokens: 100)! - (10.0 * 100 - 40) / 20) < 1e-9, "nothing finished: maxTokens each")
+        q.finished = 10; q.finishedTokens = 500; q.running = 0; q.runningTokens = 0
+        #expect(q.eta(maxTokens: 100) == 0)
+        #expect(BatchProgress(total: 5).eta(maxTokens: 100) == nil, "no rate yet")
     }
 }
 

@@ -143,6 +143,7 @@ public final class Generator: @unchecked Sendable {
                     running.append((i, seq, next)); caches.append(cache)
                 } else {
                     stats.finished += 1
+                    stats.finishedTokens += seq.tokens.count
                     try onResult(i, seq.result)
                 }
             }
@@ -161,6 +162,7 @@ public final class Generator: @unchecked Sendable {
                     keep.append(j)
                 } else {
                     stats.finished += 1
+                    stats.finishedTokens += running[j].seq.tokens.count
                     try onResult(running[j].index, running[j].seq.result)
                 }
             }
@@ -169,6 +171,7 @@ public final class Generator: @unchecked Sendable {
                 caches = keep.map { caches[$0] }
             }
             stats.running = running.count
+            stats.runningTokens = running.reduce(0) { $0 + $1.seq.tokens.count }
             stats.seconds = Date().timeIntervalSince(started)
             progress(stats)
         }
@@ -217,10 +220,29 @@ public struct BatchProgress: Sendable {
     public var promptTokens = 0
     public var promptTokensReused = 0
     public var generatedTokens = 0
+    /// Tokens of the sequences that have finished, and so far of those running.
+    public var finishedTokens = 0
+    public var runningTokens = 0
     /// Wall time in the batched decode steps (prompt passes excluded) and in all.
     public var decodeSeconds = 0.0
     public var seconds = 0.0
     public init(total: Int) { self.total = total }
+
+    /// Tokens per second over the whole run so far (prompt passes included).
+    public var tokensPerSecond: Double { Double(generatedTokens) / max(seconds, 1e-9) }
+
+    /// Seconds left: the tokens still to come over the rate so far. A sequence is expected to
+    /// be as long as the finished ones were on average, or as the running ones already are if
+    /// that is longer (the first to finish are the short ones), at most `maxTokens`, which is
+    /// also the guess before any has finished; the running ones' tokens are already made.
+    public func eta(maxTokens: Int) -> Double? {
+        let rate = tokensPerSecond
+        guard rate > 0 else { return nil }
+        let done = finished > 0 ? Double(finishedTokens) / Double(finished) : Double(maxTokens)
+        let sofar = running > 0 ? Double(runningTokens) / Double(running) : 0
+        let per = min(Double(maxTokens), max(done, sofar))
+        return max(0, Double(total - finished) * per - Double(runningTokens)) / rate
+    }
 }
 
 /// A sequence being generated: its sampler, tokens and text so far, and why it stopped. The
