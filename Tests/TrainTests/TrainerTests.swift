@@ -91,7 +91,9 @@ import TestSupport
         var loss = 0.0
         for part in b.split(rows: 1) { loss += m.pass(part, lossScale: 1 / Float(b.lossTokens)).loss }
         #expect(b.split(rows: 1).count == 2)
-        #expect(abs(loss - whole.loss) < 1e-9 * abs(loss) + 1e-6)
+        // The logits are f32 from sgemm, whose blocking (and, under load, thread split) depends
+        // on the row count, so the two sums agree to a few f32 ulps of the loss, not to Double's.
+        #expect(abs(loss - whole.loss) < 1e-6 * abs(loss) + 1e-6, "loss \(loss) against \(whole.loss)")
         let worst = zip(g1, Array(m.gradients)).map { abs($0 - $1) }.max()!
         #expect(worst < 1e-5, "largest gradient difference \(worst)")
     }
