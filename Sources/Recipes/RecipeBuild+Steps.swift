@@ -22,7 +22,8 @@ extension RecipeBuild {
 
     /// An input file as a fingerprint sees it: its size and SHA-256, not its path or time of
     /// change, so a fresh clone, a copy elsewhere or a touched file reuses what the same bytes
-    /// made (and carried runs, see `runs/`, resume), while any change to the bytes reruns.
+    /// made (and a run's finished chunks carried to another machine resume), while any change to
+    /// the bytes reruns.
     func fileIdentity(_ path: String) -> JSONValue {
         let size = (try? fm.attributesOfItem(atPath: path))?[.size] as? Int ?? -1
         return .string("\(size) \(((try? SHA256.hex(ofFile: path)) ?? nil) ?? "missing")")
