@@ -30,13 +30,15 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        // The spin-wait hint the engine's worker threads poll with (one inline function).
+        .target(name: "CSpin", path: "Sources/CSpin"),
         .target(name: "Hashing", dependencies: ["CCrypto"]),
         .target(name: "Corpus", dependencies: ["CZstd", "Hashing"]),
         .target(name: "Shards", dependencies: ["Corpus", "Hashing", "CZstd", "CArchive"]),
         // The engine knows nothing of corpora: GGUF, tensors, tokenizer, forward pass, fetch.
         // Optimized in debug builds too: the engine's loops run hundreds of times slower
         // unoptimized, which would make the real-model tests take many minutes.
-        .target(name: "Model", dependencies: ["Hashing", "CArchive"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
+        .target(name: "Model", dependencies: ["Hashing", "CArchive", "CSpin"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),
         // The trainer: one model definition with the engine, backward passes, AdamW, LoRA.
         // Optimized in debug builds for the same reason as the engine.
         .target(name: "Train", dependencies: ["Model", "Corpus", "Hashing"], swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-march=x86-64-v3"])]),

@@ -70,9 +70,6 @@ extension RecipeBuild {
         var settings = recipe.document.objectValue?["safety"]?.objectValue ?? JSONObject()
         settings["prompts"] = nil
         settings["model"] = .string(recipe.model)
-        // The thread count is part of what made the responses: OpenBLAS's threaded prompt
-        // sgemm rounds differently, so a resume or a reuse with other threads is another run.
-        settings["threads"] = .int(recipe.threads)
         return try step("safety-sample", settings: .object(settings), input: input) { fp in
             let started = Date()
             let (id, gen) = try generator()

@@ -89,7 +89,7 @@ extension RecipeBuild {
     func extractStep(_ input: String) throws -> String {
         let x = recipe.extract!
         let settings = JSONValue.object(JSONObject([("extract", recipe.document.objectValue?["steer"]?.objectValue?["extract"] ?? .null),
-                                                    ("model", .string(recipe.model)), ("threads", .int(recipe.threads))]))
+                                                    ("model", .string(recipe.model))]))
         return try step("extract", settings: settings, input: input) { fp in
             let started = Date()
             let (id, gen) = try generator()
@@ -131,7 +131,7 @@ extension RecipeBuild {
     func calibrateStep(_ input: String) throws -> (String, SteeringChoice?) {
         let c = recipe.calibrate!
         let settings = JSONValue.object(JSONObject([("calibrate", recipe.document.objectValue?["steer"]?.objectValue?["calibrate"] ?? .null),
-                                                    ("model", .string(recipe.model)), ("threads", .int(recipe.threads))]))
+                                                    ("model", .string(recipe.model))]))
         let calPath = out + "/steer/calibration.json"
         let fp = try step("calibrate", settings: settings, input: try vectorFingerprint(input)) { fp in
             let started = Date()
@@ -176,7 +176,7 @@ extension RecipeBuild {
     func sampleStep(_ input: String, vectorFP: String, steering: SteeringChoice?) throws -> String {
         let s = recipe.sample
         let settings = JSONValue.object(JSONObject([("sample", recipe.document.objectValue?["sample"] ?? .null),
-                                                    ("steering", steering?.json ?? .null), ("model", .string(recipe.model)), ("threads", .int(recipe.threads))]))
+                                                    ("steering", steering?.json ?? .null), ("model", .string(recipe.model))]))
         let fpInput = steering == nil ? input : input + (try vectorFingerprint(vectorFP))
         return try step("sample", settings: settings, input: fpInput) { fp in
             let started = Date()

@@ -97,6 +97,7 @@ struct EvalCommand: ParsableCommand {
         line.finish()
         var loss: Double? = nil
         if !noLoss, let data = self.data {
+            try BLAS.load(threads: threads)  // the loss pass is the trainer's, on OpenBLAS's threads (the engine set one)
             let trainable = try TrainableLlama(LlamaModel(file, precision: .f32))
             let template = try ChatTemplate.detect(file["tokenizer.chat_template"]?.stringValue)
             var data = try TrainingData.load(dataset: data, split: split, tokenizer: generator.tokenizer, template: template, context: context)

@@ -97,6 +97,16 @@ import TestSupport
     func fastKQuantKernelEqualsReference(_ type: GGMLType) throws {
         var rng = SeededRandom(seed: 50 + UInt64(type.rawValue))
         let rows = 9, cols = 512
+        let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: Self.randomKBlocks(type, rows: rows, cols: cols, &rng)))
+        let x = (0..<cols).map { _ in Float.random(in: -3...3, using: &rng) }
+        var fast = [Float](repeating: 0, count: rows), reference = fast
+        m.matvec(x, &fast)
+        m.matvecReference(x, &reference)
+        #expect(fast == reference && fast.contains { $0 != 0 }, "\(type.name)")
+    }
+
+    /// Random K-quant super-blocks with finite f16 scales.
+    static func randomKBlocks(_ type: GGMLType, rows: Int, cols: Int, _ rng: inout SeededRandom) -> [UInt8] {
         var data: [UInt8] = []
         for _ in 0..<(rows * cols / 256) {
             var b = (0..<type.typeSize).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -106,12 +116,53 @@ import TestSupport
             }
             data += b
         }
+        return data
+    }
+
+    /// A one-row product split over threads gives every row exactly what one thread gives, for
+    /// every integer kernel, on a row count that neither the parts nor four divide.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q6_K])
+    func threadedMatvecEqualsOneThread(_ type: GGMLType) throws {
+        var rng = SeededRandom(seed: 70 + UInt64(type.rawValue))
+        let rows = 135, cols = 512
+        let data = type.blockSize == 256 ? Self.randomKBlocks(type, rows: rows, cols: cols, &rng) : Self.randomBlocks(type, rows: rows, cols: cols, &rng)
         let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: data))
         let x = (0..<cols).map { _ in Float.random(in: -3...3, using: &rng) }
-        var fast = [Float](repeating: 0, count: rows), reference = fast
-        m.matvec(x, &fast)
-        m.matvecReference(x, &reference)
-        #expect(fast == reference && fast.contains { $0 != 0 }, "\(type.name)")
+        var one = [Float](repeating: 0, count: rows)
+        m.matvec(x, &one, threads: 1)
+        #expect(one.contains { $0 != 0 })
+        for threads in [2, 3, 5] {
+            #expect(QuantizedMatrix.parts(rows: rows, cols: cols, threads: threads) == threads)
+            var split = [Float](repeating: .nan, count: rows)
+            m.matvec(x, &split, threads: threads)
+            #expect(split.map(\.bitPattern) == one.map(\.bitPattern), "\(type.name), \(threads) threads")
+        }
+    }
+
+    /// The forward pass's products give the same bits on any thread count: the quantized
+    /// many-row product (dequantized tiles and sgemm), F16 tiles and f32 weights (tiles of
+    /// outputs through OpenBLAS, whose one-thread sgemm each part calls), for one row, a prompt's
+    /// rows and a batch's exact rows, on shapes of several tiles with a short last one.
+    @Test func linearGivesTheSameBitsOnAnyThreadCount() throws {
+        var rng = SeededRandom(seed: 90)
+        let outputs = 700, inner = 256
+        let q = try #require(QuantizedMatrix(type: .q4_1, rows: outputs, cols: inner, data: Self.randomBlocks(.q4_1, rows: outputs, cols: inner, &rng)))
+        let f32 = (0..<(outputs * inner)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let half = try #require(QuantizedMatrix(type: .f16, rows: outputs, cols: inner, data: f32.flatMap { v in
+            withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { Array($0) } }))
+        for (name, w) in [("Q4_1", WeightMatrix.quantized(q)), ("F16", .quantized(half)), ("F32", .f32(f32))] {
+            for (rows, exact) in [(1, false), (12, false), (5, true)] {
+                let x = (0..<(rows * inner)).map { _ in Float.random(in: -2...2, using: &rng) }
+                func run(_ threads: Int) -> [UInt32] {
+                    var y = [Float](repeating: .nan, count: rows * outputs)
+                    LlamaModel.linear(x, rows: rows, w, outputs: outputs, inner: inner, bias: nil, exactRows: exact, threads: threads, into: &y)
+                    return y.map(\.bitPattern)
+                }
+                let one = run(1)
+                #expect(!one.contains(Float.nan.bitPattern), "\(name) rows \(rows)")
+                for threads in [2, 3] { #expect(run(threads) == one, "\(name) rows \(rows) exact \(exact): \(threads) threads") }
+            }
+        }
     }
 
     /// The many-row product (tiles dequantized, sgemm) equals the dequantized weights times the

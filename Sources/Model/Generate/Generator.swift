@@ -47,7 +47,9 @@ public final class Generator: @unchecked Sendable {
 
     /// Loads model, tokenizer and chat template from a GGUF.
     public convenience init(_ f: GGUFFile, threads: Int = 1, precision: LlamaModel.Precision = .llamaCpp) throws {
-        try BLAS.load(threads: threads)
+        // The engine splits its products over its own threads (`WorkerPool`): OpenBLAS runs
+        // each tile it is given on the calling thread, so a result never depends on the count.
+        try BLAS.load(threads: 1)
         let template = f["tokenizer.chat_template"].flatMap { try? ChatTemplate.detect($0.stringValue) }
         let model = try LlamaModel(f, precision: precision)
         model.threads = max(1, threads)

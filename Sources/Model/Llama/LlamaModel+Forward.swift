@@ -173,13 +173,8 @@ extension LlamaModel {
                         }
                     }
                 }
-                if parts == 1 {
-                    work(0)
-                } else {
-                    // The parts write disjoint rows and heads of `att` and only read the rest.
-                    let job = UncheckedSendable(work)
-                    DispatchQueue.concurrentPerform(iterations: parts) { job.value($0) }
-                }
+                // The parts write disjoint rows and heads of `att` and only read the rest.
+                WorkerPool.shared.run(parts: parts, work)
             }
         }
     }
@@ -208,22 +203,26 @@ extension LlamaModel {
                 switch w {
                 case .quantized(let m) where exactRows:
                     m.matvecBatch(xb.baseAddress!, rows: rows, yb.baseAddress!, threads: threads)
-                case .f32(let a) where exactRows:
-                    a.withUnsafeBufferPointer { wb in
-                        for r in 0..<rows { BLAS.matvec(wb.baseAddress!, rows: outputs, cols: inner, xb.baseAddress! + r * inner, yb.baseAddress! + r * outputs) }
-                    }
                 case .quantized(let m):
                     if rows >= LlamaModel.matmulRows {
-                        m.matmul(xb.baseAddress!, rows: rows, yb.baseAddress!)
+                        m.matmul(xb.baseAddress!, rows: rows, yb.baseAddress!, threads: threads)
                     } else {
-                        for r in 0..<rows { m.matvec(xb.baseAddress! + r * inner, yb.baseAddress! + r * outputs) }
+                        for r in 0..<rows { m.matvec(xb.baseAddress! + r * inner, yb.baseAddress! + r * outputs, threads: threads) }
                     }
                 case .f32(let a):
+                    // Tiles of outputs, as the quantized product cuts them, so that the threads
+                    // share the work and no result depends on their number.
+                    let x = xb.baseAddress!, y = yb.baseAddress!
+                    let tile = max(16, min(outputs, (1 << 16) / inner))
+                    let parts = rows * outputs * inner >= 1 << 16 ? threads : 1
                     a.withUnsafeBufferPointer { wb in
-                        if rows == 1 {
-                            BLAS.matvec(wb.baseAddress!, rows: outputs, cols: inner, xb.baseAddress!, yb.baseAddress!)
-                        } else {
-                            BLAS.matmulTransposed(xb.baseAddress!, rows: rows, wb.baseAddress!, outputs: outputs, inner: inner, yb.baseAddress!)
+                        WorkerPool.shared.runTiles(total: outputs, tile: tile, threads: parts) { start, n, _ in
+                            let w = wb.baseAddress! + start * inner
+                            if rows == 1 || exactRows {
+                                for r in 0..<rows { BLAS.matvec(w, rows: n, cols: inner, x + r * inner, y + r * outputs + start) }
+                            } else {
+                                BLAS.matmulTransposed(x, rows: rows, w, outputs: n, inner: inner, y + start, ldy: outputs)
+                            }
                         }
                     }
                 }

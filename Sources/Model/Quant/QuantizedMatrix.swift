@@ -124,11 +124,13 @@ public struct QuantizedMatrix: Sendable {
     /// y[rows] = W · x for one activation row `x[cols]`: the vectorized kernels for Q4_0, Q4_1,
     /// Q5_0, Q5_1, Q8_0, Q4_K and Q6_K (bit-identical to the reference: the integer dot products are exact in any order and
     /// the float steps are the same, in the same order), widened tiles and sgemv for F16/BF16.
-    public func matvec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    /// `threads` > 1 splits the rows of the quantized kernels over that many threads (the
+    /// results do not change).
+    public func matvec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         switch type {
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: matvecSIMD(x, y)
-        case .q4_K, .q6_K: matvecKFast(x, y)
-        case .f16, .bf16: matvecHalfTiles(x, rows: 1, y)
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: matvecSIMD(x, y, threads: threads)
+        case .q4_K, .q6_K: matvecKFast(x, y, threads: threads)
+        case .f16, .bf16: matvecHalfTiles(x, rows: 1, y, threads: threads)
         default: matvecReference(x, y)
         }
     }
@@ -139,11 +141,10 @@ public struct QuantizedMatrix: Sendable {
     /// rows shares every widened tile (the weights pass through memory once per call), and a
     /// row's results do not depend on `n`: the same sgemv calls on the same tiles either way.
     /// Sums differ from `matvecReference` (f64) by f32 rounding only.
-    func matvecHalfTiles(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>) {
+    func matvecHalfTiles(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let xr = UnsafeMutablePointer<Float>.allocate(capacity: n * cols)
         let tile = QuantizedMatrix.halfTile(cols: cols, rows: rows)
-        let w = UnsafeMutablePointer<Float>.allocate(capacity: tile * cols)
-        defer { xr.deallocate(); w.deallocate() }
+        defer { xr.deallocate() }
         if type == .f16 {
             for i in 0..<(n * cols) { xr[i] = Float(Float16(x[i])) }
         } else {
@@ -151,8 +152,7 @@ public struct QuantizedMatrix: Sendable {
         }
         let type = self.type, rows = self.rows, cols = self.cols
         data.withUnsafeBytes { raw in
-            for start in stride(from: 0, to: rows, by: tile) {
-                let m = min(tile, rows - start)
+            WorkerPool.shared.runTiles(total: rows, tile: tile, threads: threads, scratch: tile * cols) { start, m, w in
                 try? Dequantize.row(type, raw.baseAddress! + 2 * start * cols, count: m * cols, into: w)
                 for i in 0..<n { BLAS.matvec(w, rows: m, cols: cols, xr + i * cols, y + i * rows + start) }
             }
@@ -164,81 +164,98 @@ public struct QuantizedMatrix: Sendable {
 
     /// The block dot products as loops over raw pointers with wrapping integer arithmetic,
     /// which LLVM turns into 256-bit SIMD (sign/zero extension, multiply, horizontal add).
-    func matvecSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    func matvecSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let withSums = type == .q4_1 || type == .q5_1
         let a = QuantizedMatrix.quantizeActivationsFast(x, count: cols, withSums: withSums)
         let nb = cols / 32, bs = type.typeSize
-        let type = self.type
+        let type = self.type, rows = self.rows
+        let parts = QuantizedMatrix.parts(rows: rows, cols: cols, threads: threads)
         data.withUnsafeBytes { raw in
             a.q.withUnsafeBufferPointer { aqb in
                 a.d.withUnsafeBufferPointer { ad in
                     a.s.withUnsafeBufferPointer { asum in
                         let aq = aqb.baseAddress!
-                        var r = 0
-                        // Four rows at a time for Q4_1: four independent float chains (each in
-                        // the reference order) hide the latency of the per-block additions.
-                        if type == .q4_1 {
-                            while r + 4 <= rows {
-                                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-                                let r0 = raw.baseAddress! + r * nb * bs
-                                for b in 0..<nb {
-                                    let a = aq + b * 32, da = ad[b], sa = asum[b]
-                                    let k0 = r0 + b * bs, k1 = k0 + nb * bs, k2 = k1 + nb * bs, k3 = k2 + nb * bs
-                                    let i0 = QuantizedMatrix.dotNibbles(k0.assumingMemoryBound(to: UInt8.self) + 4, a, offset: 0)
-                                    let i1 = QuantizedMatrix.dotNibbles(k1.assumingMemoryBound(to: UInt8.self) + 4, a, offset: 0)
-                                    let i2 = QuantizedMatrix.dotNibbles(k2.assumingMemoryBound(to: UInt8.self) + 4, a, offset: 0)
-                                    let i3 = QuantizedMatrix.dotNibbles(k3.assumingMemoryBound(to: UInt8.self) + 4, a, offset: 0)
-                                    s0 += (Dequantize.half(k0, 0) * da) * Float(i0) + Dequantize.half(k0, 2) * sa
-                                    s1 += (Dequantize.half(k1, 0) * da) * Float(i1) + Dequantize.half(k1, 2) * sa
-                                    s2 += (Dequantize.half(k2, 0) * da) * Float(i2) + Dequantize.half(k2, 2) * sa
-                                    s3 += (Dequantize.half(k3, 0) * da) * Float(i3) + Dequantize.half(k3, 2) * sa
+                        WorkerPool.shared.run(parts: parts) { part in
+                            let (lo, hi) = QuantizedMatrix.split(rows: rows, part: part, of: parts)
+                            var r = lo
+                            // Four rows at a time for Q4_1: four independent float chains (each in
+                            // the reference order) hide the latency of the per-block additions.
+                            if type == .q4_1 {
+                                while r + 4 <= hi {
+                                    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                                    let r0 = raw.baseAddress! + r * nb * bs
+                                    for b in 0..<nb {
+                                        let a = aq + b * 32, da = ad[b], sa = asum[b]
+                                        let k0 = r0 + b * bs, k1 = k0 + nb * bs, k2 = k1 + nb * bs, k3 = k2 + nb * bs
+                                        let i0 = QuantizedMatrix.dotNibbles(k0.assumingMemoryBound(to: UInt8.self) + 4, a, offset: 0)
+                                        let i1 = QuantizedMatrix.dotNibbles(k1.assumingMemoryBound(to: UInt8.self) + 4, a, offset: 0)
+                                        let i2 = QuantizedMatrix.dotNibbles(k2.assumingMemoryBound(to: UInt8.self) + 4, a, offset: 0)
+                                        let i3 = QuantizedMatrix.dotNibbles(k3.assumingMemoryBound(to: UInt8.self) + 4, a, offset: 0)
+                                        s0 += (Dequantize.half(k0, 0) * da) * Float(i0) + Dequantize.half(k0, 2) * sa
+                                        s1 += (Dequantize.half(k1, 0) * da) * Float(i1) + Dequantize.half(k1, 2) * sa
+                                        s2 += (Dequantize.half(k2, 0) * da) * Float(i2) + Dequantize.half(k2, 2) * sa
+                                        s3 += (Dequantize.half(k3, 0) * da) * Float(i3) + Dequantize.half(k3, 2) * sa
+                                    }
+                                    y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3
+                                    r += 4
                                 }
-                                y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3
-                                r += 4
                             }
-                        }
-                        for r in r..<rows {
-                            let row = raw.baseAddress! + r * nb * bs
-                            var sumf: Float = 0
-                            switch type {
-                            case .q4_1:
-                                for b in 0..<nb {
-                                    let blk = row + b * bs
-                                    let sumi = QuantizedMatrix.dotNibbles(blk.assumingMemoryBound(to: UInt8.self) + 4, aq + b * 32, offset: 0)
-                                    sumf += (Dequantize.half(blk, 0) * ad[b]) * Float(sumi) + Dequantize.half(blk, 2) * asum[b]
-                                }
-                            case .q4_0:
-                                for b in 0..<nb {
-                                    let blk = row + b * bs
-                                    let sumi = QuantizedMatrix.dotNibbles(blk.assumingMemoryBound(to: UInt8.self) + 2, aq + b * 32, offset: 8)
-                                    sumf += Float(sumi) * Dequantize.half(blk, 0) * ad[b]
-                                }
-                            case .q5_0, .q5_1:
-                                let off = type == .q5_0 ? 2 : 4
-                                for b in 0..<nb {
-                                    let blk = row + b * bs
-                                    let sumi = QuantizedMatrix.dotQ5(blk.assumingMemoryBound(to: UInt8.self) + off + 4,
-                                                                     high: blk.loadUnaligned(fromByteOffset: off, as: UInt32.self),
-                                                                     aq + b * 32, offset: type == .q5_0 ? 16 : 0)
-                                    if type == .q5_0 {
-                                        sumf += Float(sumi) * Dequantize.half(blk, 0) * ad[b]
-                                    } else {
+                            for r in r..<hi {
+                                let row = raw.baseAddress! + r * nb * bs
+                                var sumf: Float = 0
+                                switch type {
+                                case .q4_1:
+                                    for b in 0..<nb {
+                                        let blk = row + b * bs
+                                        let sumi = QuantizedMatrix.dotNibbles(blk.assumingMemoryBound(to: UInt8.self) + 4, aq + b * 32, offset: 0)
                                         sumf += (Dequantize.half(blk, 0) * ad[b]) * Float(sumi) + Dequantize.half(blk, 2) * asum[b]
                                     }
+                                case .q4_0:
+                                    for b in 0..<nb {
+                                        let blk = row + b * bs
+                                        let sumi = QuantizedMatrix.dotNibbles(blk.assumingMemoryBound(to: UInt8.self) + 2, aq + b * 32, offset: 8)
+                                        sumf += Float(sumi) * Dequantize.half(blk, 0) * ad[b]
+                                    }
+                                case .q5_0, .q5_1:
+                                    let off = type == .q5_0 ? 2 : 4
+                                    for b in 0..<nb {
+                                        let blk = row + b * bs
+                                        let sumi = QuantizedMatrix.dotQ5(blk.assumingMemoryBound(to: UInt8.self) + off + 4,
+                                                                         high: blk.loadUnaligned(fromByteOffset: off, as: UInt32.self),
+                                                                         aq + b * 32, offset: type == .q5_0 ? 16 : 0)
+                                        if type == .q5_0 {
+                                            sumf += Float(sumi) * Dequantize.half(blk, 0) * ad[b]
+                                        } else {
+                                            sumf += (Dequantize.half(blk, 0) * ad[b]) * Float(sumi) + Dequantize.half(blk, 2) * asum[b]
+                                        }
+                                    }
+                                default:  // q8_0
+                                    for b in 0..<nb {
+                                        let blk = row + b * bs
+                                        let sumi = QuantizedMatrix.dotInt8(blk.assumingMemoryBound(to: Int8.self) + 2, aq + b * 32)
+                                        sumf += Float(sumi) * (Dequantize.half(blk, 0) * ad[b])
+                                    }
                                 }
-                            default:  // q8_0
-                                for b in 0..<nb {
-                                    let blk = row + b * bs
-                                    let sumi = QuantizedMatrix.dotInt8(blk.assumingMemoryBound(to: Int8.self) + 2, aq + b * 32)
-                                    sumf += Float(sumi) * (Dequantize.half(blk, 0) * ad[b])
-                                }
+                                y[r] = sumf
                             }
-                            y[r] = sumf
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Parts a single-row product is split into for `threads`: one below ~64k multiply-adds
+    /// (handing out a part costs about a microsecond, such a product a few).
+    static func parts(rows: Int, cols: Int, threads: Int) -> Int {
+        threads > 1 && rows >= 16 && rows * cols >= 1 << 16 ? min(threads, rows / 4) : 1
+    }
+
+    /// Rows lo..<hi of part `part` of `parts`: contiguous, cut at multiples of four (the Q4_1
+    /// kernel's row groups), so every row is computed the same way whatever the split.
+    static func split(rows: Int, part: Int, of parts: Int) -> (Int, Int) {
+        let groups = (rows + 3) / 4
+        return (min(rows, 4 * (groups * part / parts)), min(rows, 4 * (groups * (part + 1) / parts)))
     }
 
     /// Σ (low nibble − offset)·a[j] + (high nibble − offset)·a[j+16] over the 16 bytes of a
@@ -285,7 +302,7 @@ public struct QuantizedMatrix: Sendable {
     /// weight broadcast.
     /// `threads` > 1 splits the output rows over that many threads (the results do not change).
     public func matvecBatch(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
-        if type == .f16 || type == .bf16 { return matvecHalfTiles(x, rows: n, y) }
+        if type == .f16 || type == .bf16 { return matvecHalfTiles(x, rows: n, y, threads: threads) }
         guard n > 1, type == .q4_0 || type == .q4_1 || type == .q8_0 else {
             for i in 0..<n { matvec(x + i * cols, y + i * rows) }
             return
@@ -375,13 +392,8 @@ public struct QuantizedMatrix: Sendable {
                     }
                 }
             }
-            if parts == 1 {
-                work(0)
-            } else {
-                // The parts write disjoint output rows and only read the shared buffers.
-                let job = UncheckedSendable(work)
-                DispatchQueue.concurrentPerform(iterations: parts) { job.value($0) }
-            }
+            // The parts write disjoint output rows and only read the shared buffers.
+            WorkerPool.shared.run(parts: parts, work)
         }
     }
 
@@ -482,14 +494,14 @@ public struct QuantizedMatrix: Sendable {
     /// tiles of W are dequantized to f32 once and multiplied by OpenBLAS sgemm, so every row of
     /// X shares one pass over the weights. f32 arithmetic (activations are not quantized), so
     /// results differ from `matvec` by the 8-bit rounding of the activations.
-    public func matmul(_ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>) {
+    /// `threads` > 1 hands the tiles out to that many threads, each with its own tile buffer;
+    /// the tiles and their sgemm calls are the same, so the results do not change.
+    public func matmul(_ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let tile = max(16, min(rows, (1 << 16) / cols))
         let rowBytes = cols / type.blockSize * type.typeSize
-        let w = UnsafeMutablePointer<Float>.allocate(capacity: tile * cols)
-        defer { w.deallocate() }
+        let type = self.type, rows = self.rows, cols = self.cols
         data.withUnsafeBytes { raw in
-            for start in stride(from: 0, to: rows, by: tile) {
-                let n = min(tile, rows - start)
+            WorkerPool.shared.runTiles(total: rows, tile: tile, threads: threads, scratch: tile * cols) { start, n, w in
                 try? Dequantize.row(type, raw.baseAddress! + start * rowBytes, count: n * cols, into: w)
                 BLAS.matmulTransposed(x, rows: t, w, outputs: n, inner: cols, y + start, ldy: rows)
             }
@@ -617,16 +629,19 @@ public struct QuantizedMatrix: Sendable {
     /// `matvecK` with the unpacked weights and the activations behind raw pointers and wrapping
     /// integer arithmetic, so the sub-block dot products vectorize; the same integer sums and
     /// float steps, so the same results bit for bit.
-    func matvecKFast(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    func matvecKFast(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let a = QuantizedMatrix.quantizeK(x, count: cols)
         let nb = cols / 256, bs = type.typeSize
-        let w = UnsafeMutablePointer<Int8>.allocate(capacity: 256)
-        defer { w.deallocate() }
-        let type = self.type
+        let type = self.type, rows = self.rows
+        let parts = QuantizedMatrix.parts(rows: rows, cols: cols, threads: threads)
         data.withUnsafeBytes { raw in
         a.q.withUnsafeBufferPointer { aqb in
         a.bsums.withUnsafeBufferPointer { bsums in
-            for r in 0..<rows {
+        WorkerPool.shared.run(parts: parts) { part in
+            let w = UnsafeMutablePointer<Int8>.allocate(capacity: 256)
+            defer { w.deallocate() }
+            let (lo, hi) = QuantizedMatrix.split(rows: rows, part: part, of: parts)
+            for r in lo..<hi {
                 var sumf: Float = 0
                 for b in 0..<nb {
                     let blk = raw.baseAddress! + (r * nb + b) * bs
@@ -669,7 +684,7 @@ public struct QuantizedMatrix: Sendable {
                 }
                 y[r] = sumf
             }
-        }}}
+        }}}}
     }
 
     /// F16 / BF16 rows against the activation rounded to the same type (ggml_vec_dot_f16/bf16).
@@ -697,10 +712,4 @@ public struct QuantizedMatrix: Sendable {
         u = (u &+ (0x7fff &+ ((u >> 16) & 1))) & 0xffff_0000
         return Float(bitPattern: u)
     }
-}
-
-/// A value handed to worker threads that only read it or write disjoint parts of what it points at.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
