@@ -31,7 +31,7 @@ struct BuildCommand: ParsableCommand {
     @Flag(help: "Only load and check the recipe, then print its steps.")
     var check = false
 
-    @Option(help: "OpenBLAS threads (overrides the recipe's threads).")
+    @Option(help: "Threads for the model (overrides the recipe's threads; the results do not depend on them).")
     var threads: Int?
 
     func run() throws {

@@ -190,7 +190,7 @@ struct SafetySampleCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output records (.jsonl or .jsonl.zst).")
     var output: String
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Threads for the model's products and attention (the results do not depend on them).")
     var threads: Int = 1
 
     func validate() throws {

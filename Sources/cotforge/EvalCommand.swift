@@ -55,7 +55,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("out")], help: "JSON file for the figures (default: DATA/eval/SPLIT-MODEL.json; records beside it as .jsonl).")
     var out: String?
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Threads for generation and the loss pass.")
     var threads: Int = 1
 
     /// What is evaluated, in the table, the log and the JSON: the split, or the questions file's name.

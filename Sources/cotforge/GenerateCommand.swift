@@ -73,7 +73,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sequences decoded together with --prompts (continuous batching; 1 = one at a time).")
     var batch: Int = 8
 
-    @Option(help: "Threads for the matrix products.")
+    @Option(help: "Threads for the model's products and attention (the results do not depend on them).")
     var threads: Int = 1
 
     @Option(help: "llama.cpp (quantized arithmetic, matches llama.cpp) or f32 (exact math of the stored weights).")

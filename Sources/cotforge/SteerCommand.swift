@@ -57,7 +57,7 @@ struct SteerExtractCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "The control vector to write (.gguf); statistics go beside it as .json.")
     var output: String
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Threads for the model's products and attention (the results do not depend on them).")
     var threads: Int = 1
 
     func validate() throws {
@@ -149,7 +149,7 @@ struct SteerSampleCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output records (.jsonl or .jsonl.zst).")
     var output: String
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Threads for the model's products and attention (the results do not depend on them).")
     var threads: Int = 1
 
     func validate() throws {
@@ -239,7 +239,7 @@ struct SteerCalibrateCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "The calibration JSON to write.")
     var output: String
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Threads for the model's products and attention (the results do not depend on them).")
     var threads: Int = 1
 
     func validate() throws {
