@@ -213,8 +213,8 @@ extension LlamaModel {
                     // Tiles of outputs, as the quantized product cuts them, so that the threads
                     // share the work and no result depends on their number.
                     let x = xb.baseAddress!, y = yb.baseAddress!
-                    let tile = max(16, min(outputs, (1 << 16) / inner))
-                    let parts = rows * outputs * inner >= 1 << 16 ? threads : 1
+                    let tile = QuantizedMatrix.productTile(outputs: outputs, inner: inner)
+                    let parts = rows * outputs * inner >= QuantizedMatrix.splitFrom ? threads : 1
                     a.withUnsafeBufferPointer { wb in
                         WorkerPool.shared.runTiles(total: outputs, tile: tile, threads: parts) { start, n, _ in
                             let w = wb.baseAddress! + start * inner

@@ -60,8 +60,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// tokens, visible positions and head widths): below it, handing out the parts costs more
     /// than they save.
     var attentionThreadsFrom = 1 << 18
-    /// Threads for the quantized products and the attention (`WorkerPool`); OpenBLAS, which
-    /// runs the prompt's sgemm, has its own pool.
+    /// Threads for the products and the attention (`WorkerPool`); OpenBLAS runs on the thread
+    /// that calls it, one tile at a time.
     public var threads = 1
 
     public init(config: LlamaConfig, tokenEmbedding: WeightMatrix, blocks: [LlamaBlockWeights], outputNorm: [Float], output: WeightMatrix?) throws {

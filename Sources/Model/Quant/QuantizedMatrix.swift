@@ -1,5 +1,3 @@
-import Dispatch
-
 /// A weight matrix [rows × cols] kept in its GGUF format and multiplied the way ggml's CPU
 /// backend does: the activation row is converted to the weight type's `vec_dot_type` (Q8_0 for
 /// Q4_0/Q5_0/Q8_0 weights, Q8_1 for Q4_1/Q5_1, Q8_K for Q4_K/Q6_K, F16/BF16 for F16/BF16) and
@@ -245,11 +243,18 @@ public struct QuantizedMatrix: Sendable {
         }
     }
 
-    /// Parts a single-row product is split into for `threads`: one below ~64k multiply-adds
-    /// (handing out a part costs about a microsecond, such a product a few).
+    /// Below this many multiply-adds a product runs on one thread (handing out a part costs
+    /// about a microsecond, such a product a few).
+    static let splitFrom = 1 << 16
+
+    /// Parts a single-row product is split into for `threads`.
     static func parts(rows: Int, cols: Int, threads: Int) -> Int {
-        threads > 1 && rows >= 16 && rows * cols >= 1 << 16 ? min(threads, rows / 4) : 1
+        threads > 1 && rows >= 16 && rows * cols >= splitFrom ? min(threads, rows / 4) : 1
     }
+
+    /// Output rows per tile of a many-row product (`matmul`, and f32 weights in the forward
+    /// pass): ~256 KiB of f32 weights; fixed by the shape, so the threads never change a tile.
+    static func productTile(outputs: Int, inner: Int) -> Int { max(16, min(outputs, (1 << 16) / inner)) }
 
     /// Rows lo..<hi of part `part` of `parts`: contiguous, cut at multiples of four (the Q4_1
     /// kernel's row groups), so every row is computed the same way whatever the split.
@@ -304,7 +309,7 @@ public struct QuantizedMatrix: Sendable {
     public func matvecBatch(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         if type == .f16 || type == .bf16 { return matvecHalfTiles(x, rows: n, y, threads: threads) }
         guard n > 1, type == .q4_0 || type == .q4_1 || type == .q8_0 else {
-            for i in 0..<n { matvec(x + i * cols, y + i * rows) }
+            for i in 0..<n { matvec(x + i * cols, y + i * rows, threads: threads) }
             return
         }
         let nb = cols / 32, bs = type.typeSize, np = (n + 7) / 8 * 8
@@ -328,10 +333,9 @@ public struct QuantizedMatrix: Sendable {
             }
         }
         let type = self.type, rows = self.rows
-        // Groups of four output rows, split in contiguous ranges over the threads: each output
-        // is computed the same way whatever the split.
-        let groups = (rows + 3) / 4
-        let parts = rows * n >= 1 << 12 ? max(1, min(threads, groups)) : 1
+        // Groups of four output rows, split in contiguous ranges over the threads (`split`):
+        // each output is computed the same way whatever the split.
+        let parts = rows * n >= 1 << 12 ? max(1, min(threads, (rows + 3) / 4)) : 1
         data.withUnsafeBytes { raw in
             let base = raw.baseAddress!
             func work(_ part: Int) {
@@ -341,8 +345,8 @@ public struct QuantizedMatrix: Sendable {
                 let s = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 16)
                 let c = UnsafeMutablePointer<SIMD8<Int32>>.allocate(capacity: 8 * nb)
                 defer { wP.deallocate(); wd.deallocate(); wm.deallocate(); s.deallocate(); c.deallocate() }
-                for g in (groups * part / parts)..<(groups * (part + 1) / parts) {
-                    let r0 = 4 * g
+                let (lo, hi) = QuantizedMatrix.split(rows: rows, part: part, of: parts)
+                for r0 in stride(from: lo, to: hi, by: 4) {
                     let k = min(4, rows - r0)
                     for q in 0..<4 {
                         // A last group of fewer than four rows repeats its last row (outputs dropped).
@@ -497,7 +501,7 @@ public struct QuantizedMatrix: Sendable {
     /// `threads` > 1 hands the tiles out to that many threads, each with its own tile buffer;
     /// the tiles and their sgemm calls are the same, so the results do not change.
     public func matmul(_ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
-        let tile = max(16, min(rows, (1 << 16) / cols))
+        let tile = QuantizedMatrix.productTile(outputs: rows, inner: cols)
         let rowBytes = cols / type.blockSize * type.typeSize
         let type = self.type, rows = self.rows, cols = self.cols
         data.withUnsafeBytes { raw in
