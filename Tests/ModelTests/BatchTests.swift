@@ -16,6 +16,8 @@ import TestSupport
                                              data: QuantizedMatrixTests.randomBlocks(type, rows: rows, cols: cols, &rng)))
         let x = (0..<(n * cols)).map { _ in Float.random(in: -2...2, using: &rng) }
         try Self.expectBatchEqualsAlone(m, x, n: n)
+        // The portable 16-bit kernel, which x86-64 uses for Q8_0 only, on the Q4 types too.
+        if type == .q4_0 || type == .q4_1 { try Self.expectBatchEqualsAlone(m, x, n: n, kernel: PairKernel.self) }
     }
 
     /// The 16-bit partial sums at their bounds: every weight at its largest magnitude (nibble 0
@@ -38,6 +40,7 @@ import TestSupport
         let m = try #require(QuantizedMatrix(type: type, rows: rows, cols: cols, data: data))
         let x = (0..<(n * cols)).map { i in (i / cols) % 2 == 0 ? Float(3) : Float(-3) }
         try Self.expectBatchEqualsAlone(m, x, n: n)
+        if type != .q8_0 { try Self.expectBatchEqualsAlone(m, x, n: n, kernel: PairKernel.self) }
         // And the sums are the exact ones: Σ w·127 over the row, times the scales.
         var alone = [Float](repeating: 0, count: rows)
         x.withUnsafeBufferPointer { xb in alone.withUnsafeMutableBufferPointer { m.matvec(xb.baseAddress!, $0.baseAddress!) } }
@@ -48,13 +51,25 @@ import TestSupport
         }
     }
 
-    static func expectBatchEqualsAlone(_ m: QuantizedMatrix, _ x: [Float], n: Int) throws {
+    /// `matvecBatch` (through `kernel` when given) equals `matvec` row by row, on 1 and 3 threads.
+    static func expectBatchEqualsAlone(_ m: QuantizedMatrix, _ x: [Float], n: Int, kernel: (any BatchKernel.Type)? = nil) throws {
         let rows = m.rows, cols = m.cols
+        func batch(_ y: inout [Float], threads: Int) {
+            x.withUnsafeBufferPointer { xb in
+                y.withUnsafeMutableBufferPointer { yb in
+                    if let kernel {
+                        m.matvecBatch(using: kernel, xb.baseAddress!, rows: n, yb.baseAddress!, threads: threads)
+                    } else {
+                        m.matvecBatch(xb.baseAddress!, rows: n, yb.baseAddress!, threads: threads)
+                    }
+                }
+            }
+        }
         var batched = [Float](repeating: 0, count: n * rows)
-        x.withUnsafeBufferPointer { xb in batched.withUnsafeMutableBufferPointer { m.matvecBatch(xb.baseAddress!, rows: n, $0.baseAddress!) } }
+        batch(&batched, threads: 1)
         // Split over threads, every output is the same.
         var threaded = [Float](repeating: .nan, count: n * rows)
-        x.withUnsafeBufferPointer { xb in threaded.withUnsafeMutableBufferPointer { m.matvecBatch(xb.baseAddress!, rows: n, $0.baseAddress!, threads: 3) } }
+        batch(&threaded, threads: 3)
         #expect(threaded.map(\.bitPattern) == batched.map(\.bitPattern), "\(m.type.name) n \(n): 3 threads differ from 1")
         for i in 0..<n {
             var alone = [Float](repeating: 0, count: rows)
