@@ -106,8 +106,11 @@ extension LlamaModel {
                     let sb = scores + j &* stride
                     var maxScore = -Float.infinity
                     for p in 0..<n { maxScore = max(maxScore, sb[p]) }
+                    // The exponentials eight at a time (libm's bits), then their sum in order.
+                    for p in 0..<n { sb[p] -= maxScore }
+                    VectorExp.exp(sb, sb, count: n)
                     var total: Float = 0
-                    for p in 0..<n { let e = exp(sb[p] - maxScore); sb[p] = e; total += e }
+                    for p in 0..<n { total += sb[p] }
                     let inv = 1 / total
                     for p in 0..<n { sb[p] = f16Weights ? Float(Float16(sb[p] * inv)) : sb[p] * inv }
                     for l in 0..<lanes { op.storeBytes(of: SIMD16<Float>.zero, toByteOffset: (t * Q + (h0 + j) * d + 16 * l) * 4, as: SIMD16<Float>.self) }
@@ -197,7 +200,7 @@ extension LlamaModel {
                     maxScore = max(maxScore, s)
                 }
                 var sum: Float = 0
-                for p in 0..<n { let e = exp(scores[p] - maxScore); scores[p] = e; sum += e }
+                for p in 0..<n { let e = VectorExp.exp(scores[p] - maxScore); scores[p] = e; sum += e }
                 let inv = 1 / sum
                 for i in 0..<d { out[qo + i] = 0 }
                 for p in 0..<n {

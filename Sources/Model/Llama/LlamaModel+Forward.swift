@@ -179,17 +179,18 @@ extension LlamaModel {
     }
 
     // g, u: (n) → g = silu(g)·u = g / (1 + e^(−g)) · u
-    /// The exponentials one tight loop of libm calls, then the division and product eight at a
-    /// time (IEEE division and multiplication round the same in SIMD lanes as alone, so the
-    /// values are exactly those of the one-element loop, which spent most of its time waiting on
-    /// each division in turn).
+    /// The exponentials eight at a time (`VectorExp`, libm's `expf` bit for bit), then the
+    /// division and product eight at a time (IEEE division and multiplication round the same in
+    /// SIMD lanes as alone), so the values are exactly those of the one-element loop, which
+    /// spent most of its time in libm calls and waiting on each division in turn.
     static func swiglu(_ g: inout [Float], _ u: [Float], count n: Int) {
         g.withUnsafeMutableBufferPointer { gb in
             u.withUnsafeBufferPointer { ub in
                 let gp = gb.baseAddress!, up = ub.baseAddress!
                 let e = UnsafeMutablePointer<Float>.allocate(capacity: n)
                 defer { e.deallocate() }
-                for i in 0..<n { e[i] = exp(-gp[i]) }
+                for i in 0..<n { e[i] = -gp[i] }
+                VectorExp.exp(e, e, count: n)
                 var i = 0
                 while i + 8 <= n {
                     let gv = UnsafeRawPointer(gp + i).loadUnaligned(as: SIMD8<Float>.self)
