@@ -7,9 +7,9 @@ extension QuantizedMatrix {
     /// `matvec` of its row alone (the same integer sums, the same float steps in the same
     /// order), so a sequence's tokens do not depend on what else is in the batch.
     ///
-    /// Q4_0 and Q4_1 go through `NibbleKernel` (8-bit products, `vpmaddubsw`) on x86-64, Q8_0
-    /// (and Q4 elsewhere) through `PairKernel` (16-bit products, `vpmaddwd`); other types run
-    /// `matvec` row by row. `threads` > 1 splits the output rows over that many threads (the
+    /// On x86-64 Q4_0 and Q4_1 go through `NibbleKernel` and Q8_0 through `SignedByteKernel`
+    /// (8-bit products, `vpmaddubsw`), elsewhere all three through `PairKernel` (16-bit
+    /// products, `vpmaddwd`, plain Swift SIMD); other types run `matvec` row by row. `threads` > 1 splits the output rows over that many threads (the
     /// results do not change).
     public func matvecBatch(_ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         if type == .f16 || type == .bf16 { return matvecHalfTiles(x, rows: n, y, threads: threads) }
@@ -18,9 +18,11 @@ extension QuantizedMatrix {
             return
         }
         #if arch(x86_64)
-        if type != .q8_0 { return matvecBatch(using: NibbleKernel.self, x, rows: n, y, threads: threads) }
-        #endif
+        if type == .q8_0 { return matvecBatch(using: SignedByteKernel.self, x, rows: n, y, threads: threads) }
+        return matvecBatch(using: NibbleKernel.self, x, rows: n, y, threads: threads)
+        #else
         matvecBatch(using: PairKernel.self, x, rows: n, y, threads: threads)
+        #endif
     }
 
     /// The batched product through kernel `K` (Q4_0, Q4_1 or Q8_0 weights, what `K` takes).
@@ -200,7 +202,7 @@ struct KernelRows {
 /// 16-bit pairs: unit j of a block is (v[j], v[j+16]) as two Int16 (the low and high nibble of
 /// byte j of a Q4 block are exactly elements j and j+16); a pair of 16-bit products summed into
 /// 32 bits is one `vpmaddwd`, which LLVM forms from `pairProducts`. Plain Swift SIMD, so it runs
-/// anywhere; on x86-64 it serves Q8_0, whose signed bytes `NibbleKernel` cannot take.
+/// anywhere; x86-64 uses the 8-bit kernels instead.
 enum PairKernel: BatchKernel {
     static var blockBytes: Int { 64 }
     static var unsignedNibbles: Bool { false }
