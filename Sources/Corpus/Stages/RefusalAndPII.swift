@@ -97,7 +97,8 @@ public struct PIIStage: Stage {
         return specs.compactMap { k, p in (try? NSRegularExpression(pattern: p)).map { (k, $0) } }
     }()
 
-    static let placeholder: [Kind: String] = [.secret: "<SECRET>", .email: "<EMAIL>", .ip: "<IP>", .phone: "<PHONE>"]
+    /// The text that replaces a match of each kind.
+    static let replacement: [Kind: String] = [.secret: "<SECRET>", .email: "<EMAIL>", .ip: "<IP>", .phone: "<PHONE>"]
 
     public mutating func process(_ r: inout Example) throws -> Verdict {
         for f in fields {
@@ -108,7 +109,7 @@ public struct PIIStage: Stage {
                 let n = re.numberOfMatches(in: text, range: range)
                 guard n > 0 else { continue }
                 if drop { return .drop("pii.\(kind.rawValue)", detail: "\(n) \(kind.rawValue) match(es) in \(f)") }
-                text = re.stringByReplacingMatches(in: text, range: range, withTemplate: PIIStage.placeholder[kind]!)
+                text = re.stringByReplacingMatches(in: text, range: range, withTemplate: PIIStage.replacement[kind]!)
                 replaced[kind, default: 0] += n
                 changed = true
             }

@@ -182,27 +182,36 @@ extension LlamaModel {
     /// The exponentials eight at a time (`VectorExp`, libm's `expf` bit for bit), then the
     /// division and product eight at a time (IEEE division and multiplication round the same in
     /// SIMD lanes as alone), so the values are exactly those of the one-element loop, which
-    /// spent most of its time in libm calls and waiting on each division in turn.
+    /// spent most of its time in libm calls and waiting on each division in turn. The
+    /// exponentials go through a stack buffer of `swigluChunk` values, not an array per call.
     static func swiglu(_ g: inout [Float], _ u: [Float], count n: Int) {
         g.withUnsafeMutableBufferPointer { gb in
             u.withUnsafeBufferPointer { ub in
-                let gp = gb.baseAddress!, up = ub.baseAddress!
-                let e = UnsafeMutablePointer<Float>.allocate(capacity: n)
-                defer { e.deallocate() }
-                for i in 0..<n { e[i] = -gp[i] }
-                VectorExp.exp(e, e, count: n)
-                var i = 0
-                while i + 8 <= n {
-                    let gv = UnsafeRawPointer(gp + i).loadUnaligned(as: SIMD8<Float>.self)
-                    let ev = UnsafeRawPointer(e + i).loadUnaligned(as: SIMD8<Float>.self)
-                    let uv = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(gp + i).storeBytes(of: gv / (1 + ev) * uv, as: SIMD8<Float>.self)
-                    i += 8
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: swigluChunk) { eb in
+                    let e = eb.baseAddress!
+                    var c0 = 0
+                    while c0 < n {
+                        let m = min(swigluChunk, n - c0), gp = gb.baseAddress! + c0, up = ub.baseAddress! + c0
+                        for i in 0..<m { e[i] = -gp[i] }
+                        VectorExp.exp(e, e, count: m)
+                        var i = 0
+                        while i + 8 <= m {
+                            let gv = UnsafeRawPointer(gp + i).loadUnaligned(as: SIMD8<Float>.self)
+                            let ev = UnsafeRawPointer(e + i).loadUnaligned(as: SIMD8<Float>.self)
+                            let uv = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(gp + i).storeBytes(of: gv / (1 + ev) * uv, as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        for j in i..<m { gp[j] = gp[j] / (1 + e[j]) * up[j] }
+                        c0 += m
+                    }
                 }
-                for j in i..<n { gp[j] = gp[j] / (1 + e[j]) * up[j] }
             }
         }
     }
+
+    /// Values per chunk of `swiglu` (4 KiB on the stack, a multiple of 8).
+    static let swigluChunk = 1024
 
     // x: (T,C), w: (C) → y = x / sqrt(mean(x²) + ε) · w   (sum in double, as ggml does)
     static func rmsNorm(_ x: [Float], _ w: [Float], rows: Int, width: Int, eps: Float, into y: inout [Float]) {

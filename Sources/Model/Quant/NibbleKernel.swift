@@ -17,15 +17,12 @@ import _Builtin_intrinsics.intel
 enum NibbleKernel: BatchKernel {
     static var blockBytes: Int { 32 }
     static var unsignedNibbles: Bool { true }
-    static var unpacks: Bool { false }
     static func accepts(_ type: GGMLType) -> Bool { type == .q4_0 || type == .q4_1 }
 
     @inline(__always) static func place(_ q: UnsafePointer<Int8>, block b: Int, sequence i: Int, np: Int, into a: UnsafeMutableRawPointer) {
         let p = a + ((b &* 8) &* np &+ i) &* 4, unit = np &* 4, src = UnsafeRawPointer(q)
         for u in 0..<8 { p.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 &* u, as: UInt32.self), toByteOffset: u &* unit, as: UInt32.self) }
     }
-
-    static func unpack(_ blk: UnsafeRawPointer, type: GGMLType, into w: UnsafeMutableRawPointer) {}
 
     @inline(__always) static func blockSums(_ rows: KernelRows, type: GGMLType, _ a: UnsafeRawPointer, offsets: UnsafePointer<Int32>?,
                                             nb: Int, np: Int, two: Bool, into c: UnsafeMutablePointer<SIMD8<Int32>>) {

@@ -30,8 +30,9 @@ extension QuantizedMatrix {
     /// Layout: the activations are quantized as `matvec` quantizes them; block b of sequence i
     /// goes to `K`'s layout in units of 4 bytes, unit u at ((b·units + u)·np + i)·4 with np = n
     /// rounded up to 8 (zero sequences pad it), so 8 sequences' unit u is one 32-byte vector.
-    /// The weights of four rows at a time are unpacked to the same units, so that a broadcast
-    /// weight unit meets 8 sequences at once; four rows share every activation load.
+    /// A kernel meets the weights of four rows at a time (as GGUF blocks, or unpacked by its
+    /// `prepare`) so that a broadcast weight unit meets 8 sequences at once; four rows share
+    /// every activation load.
     func matvecBatch<K: BatchKernel>(using kernel: K.Type, _ x: UnsafePointer<Float>, rows n: Int,
                                      _ y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         precondition(K.accepts(type), "\(K.self) does not take \(type.name) weights")
@@ -44,21 +45,18 @@ extension QuantizedMatrix {
         let ad = UnsafeMutablePointer<Float>.allocate(capacity: nb * np), asum = UnsafeMutablePointer<Float>.allocate(capacity: nb * np)
         let off = UnsafeMutablePointer<Int32>.allocate(capacity: nb * np)
         let q = UnsafeMutablePointer<Int8>.allocate(capacity: cols), qd = UnsafeMutablePointer<Float>.allocate(capacity: 2 * nb)
-        defer { a.deallocate(); ad.deallocate(); asum.deallocate(); off.deallocate(); q.deallocate(); qd.deallocate() }
+        let qsum = UnsafeMutablePointer<Int32>.allocate(capacity: nb)
+        defer { a.deallocate(); ad.deallocate(); asum.deallocate(); off.deallocate(); q.deallocate(); qd.deallocate(); qsum.deallocate() }
         a.initializeMemory(as: UInt8.self, repeating: 0, count: nb * B * np)
         ad.initialize(repeating: 0, count: nb * np); asum.initialize(repeating: 0, count: nb * np)
         off.initialize(repeating: 0, count: nb * np)
         for i in 0..<n {
-            QuantizedMatrix.quantizeActivations(x + i * cols, count: cols, withSums: withSums, q: q, d: qd, s: qd + nb)
+            QuantizedMatrix.quantizeActivations(x + i * cols, count: cols, withSums: withSums, q: q, d: qd, s: qd + nb, sums: qsum)
             for b in 0..<nb {
                 K.place(q + b &* 32, block: b, sequence: i, np: np, into: a)
                 ad[b * np + i] = qd[b]
                 if withSums { asum[b * np + i] = qd[nb + b] }
-                if offsets {
-                    var t: Int32 = 0
-                    for j in 0..<32 { t &+= Int32(q[b &* 32 &+ j]) }
-                    off[b * np + i] = 8 &* t
-                }
+                if offsets { off[b * np + i] = 8 &* qsum[b] }
             }
         }
         let type = self.type, rows = self.rows
@@ -68,9 +66,9 @@ extension QuantizedMatrix {
         data.withUnsafeBytes { raw in
             let base = raw.baseAddress!
             func work(_ part: Int) {
-                // Four rows' weights in the kernel's layout (when it unpacks), their scales d and
-                // mins m per block.
-                let w = UnsafeMutableRawPointer.allocate(byteCount: K.unpacks ? 4 * nb * B : 0, alignment: 64)
+                // The kernel's scratch for four rows (unpacked weights, if it unpacks), the rows'
+                // scales d and mins m per block.
+                let w = UnsafeMutableRawPointer.allocate(byteCount: K.scratchBytes(blocks: nb), alignment: 64)
                 let wd = UnsafeMutablePointer<Float>.allocate(capacity: 4 * nb), wm = UnsafeMutablePointer<Float>.allocate(capacity: 4 * nb)
                 let s = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 16)
                 let c = UnsafeMutablePointer<SIMD8<Int32>>.allocate(capacity: 8 * nb)
@@ -86,12 +84,9 @@ extension QuantizedMatrix {
                             let blk = row + b * bs
                             wd[q * nb + b] = Dequantize.half(blk, 0)
                             wm[q * nb + b] = type == .q4_1 ? Dequantize.half(blk, 2) : 0
-                            if K.unpacks { K.unpack(blk, type: type, into: w + (q * nb + b) * B) }
                         }
                     }
-                    // The kernel reads the unpacked rows, or the GGUF blocks where they are.
-                    let rows4 = K.unpacks ? KernelRows(w, w + nb * B, w + 2 * nb * B, w + 3 * nb * B, blockStride: B)
-                                          : KernelRows(row(0), row(1), row(2), row(3), blockStride: bs)
+                    let rows4 = K.prepare(KernelRows(row(0), row(1), row(2), row(3), blockStride: bs), nb: nb, type: type, scratch: w)
                     var i0 = 0
                     while i0 < np {
                         // Sixteen sequences share each weight broadcast while there are sixteen left.
@@ -131,7 +126,7 @@ extension QuantizedMatrix {
         for v in 0..<(two ? 2 : 1) {
             let da = UnsafeRawPointer(ad + 8 &* v), sa = UnsafeRawPointer(asum + 8 &* v)
             let sums = c + v &* 4
-            var acc = PairKernel.Rows4<SIMD8<Float>>()
+            var acc = Rows4<SIMD8<Float>>()
             // Each row's sum goes through the blocks in order, the four rows side by side
             // sharing the activation scales' loads; `term` is the block's float term as
             // `matvec` forms it for the type (d, m: the row's; da, sa: the sequences').
@@ -170,23 +165,36 @@ extension QuantizedMatrix {
 /// `QuantizedMatrix.matvecBatch(using:)` owns everything else: quantizing, the threads, the
 /// float terms and the outputs.
 protocol BatchKernel {
-    /// Bytes of one block of 32 values in the layout (a multiple of 32).
+    /// Bytes of one block of 32 activations in the layout (a multiple of 32).
     static var blockBytes: Int { get }
     /// Whether Q4_0's nibbles are multiplied as 0…15, so 8·Σa must come off each block's sum.
     static var unsignedNibbles: Bool { get }
-    /// Whether the weights are unpacked (`unpack`) before `blockSums`, or read as GGUF blocks.
-    static var unpacks: Bool { get }
     /// The weight types the kernel takes.
     static func accepts(_ type: GGMLType) -> Bool
     /// Writes the 32 quantized activations `q` of block b of sequence i into the layout `a`.
     static func place(_ q: UnsafePointer<Int8>, block b: Int, sequence i: Int, np: Int, into a: UnsafeMutableRawPointer)
-    /// Unpacks a GGUF weight block into `blockBytes` bytes of the layout at `w` (when `unpacks`).
-    static func unpack(_ blk: UnsafeRawPointer, type: GGMLType, into w: UnsafeMutableRawPointer)
+    /// Bytes of scratch `prepare` needs for four rows of nb blocks.
+    static func scratchBytes(blocks nb: Int) -> Int
+    /// The four rows as `blockSums` reads them, given as GGUF rows: the same, or unpacked into
+    /// `scratch`.
+    static func prepare(_ rows: KernelRows, nb: Int, type: GGMLType, scratch: UnsafeMutableRawPointer) -> KernelRows
     /// c[b·8 + v·4 + q] = the integer sum of block b of row q against the 8 sequences of vector
     /// v, for every block: sequences at `a` (8 of them, or 16 when `two`), less
     /// `offsets`[b·np + l] for sequence l when given.
     static func blockSums(_ w: KernelRows, type: GGMLType, _ a: UnsafeRawPointer, offsets: UnsafePointer<Int32>?, nb: Int, np: Int,
                           two: Bool, into c: UnsafeMutablePointer<SIMD8<Int32>>)
+}
+
+/// What a kernel that reads the GGUF blocks as they are needs no code for.
+extension BatchKernel {
+    static var unsignedNibbles: Bool { false }
+    static func scratchBytes(blocks nb: Int) -> Int { 0 }
+    @inline(__always) static func prepare(_ rows: KernelRows, nb: Int, type: GGMLType, scratch: UnsafeMutableRawPointer) -> KernelRows { rows }
+}
+
+/// One value per row of a group of four weight rows.
+struct Rows4<T: SIMD> {
+    var r0 = T(), r1 = T(), r2 = T(), r3 = T()
 }
 
 /// The four weight rows a kernel meets: where each row's first block starts (unpacked, or
@@ -205,8 +213,6 @@ struct KernelRows {
 /// anywhere; x86-64 uses the 8-bit kernels instead.
 enum PairKernel: BatchKernel {
     static var blockBytes: Int { 64 }
-    static var unsignedNibbles: Bool { false }
-    static var unpacks: Bool { true }
     static func accepts(_ type: GGMLType) -> Bool { type == .q4_0 || type == .q4_1 || type == .q8_0 }
 
     @inline(__always) static func place(_ q: UnsafePointer<Int8>, block b: Int, sequence i: Int, np: Int, into a: UnsafeMutableRawPointer) {
@@ -217,6 +223,18 @@ enum PairKernel: BatchKernel {
         }
     }
 
+    static func scratchBytes(blocks nb: Int) -> Int { 4 * nb * 64 }
+
+    /// The four rows unpacked to pairs into `scratch`, one after the other.
+    @inline(__always) static func prepare(_ rows: KernelRows, nb: Int, type: GGMLType, scratch w: UnsafeMutableRawPointer) -> KernelRows {
+        func unpackRow(_ row: UnsafeRawPointer, _ q: Int) {
+            for b in 0..<nb { unpack(row + b &* rows.blockStride, type: type, into: w + (q &* nb &+ b) &* 64) }
+        }
+        unpackRow(rows.r0, 0); unpackRow(rows.r1, 1); unpackRow(rows.r2, 2); unpackRow(rows.r3, 3)
+        return KernelRows(w, w + nb &* 64, w + 2 &* nb &* 64, w + 3 &* nb &* 64, blockStride: 64)
+    }
+
+    /// Unpacks a GGUF weight block into 64 bytes of pairs at `w`.
     @inline(__always) static func unpack(_ blk: UnsafeRawPointer, type: GGMLType, into w: UnsafeMutableRawPointer) {
         switch type {
         case .q4_1, .q4_0:
@@ -235,11 +253,6 @@ enum PairKernel: BatchKernel {
             }
             w.storeBytes(of: v, as: SIMD16<UInt32>.self)
         }
-    }
-
-    /// One value per row of a group of four weight rows.
-    struct Rows4<T: SIMD> {
-        var r0 = T(), r1 = T(), r2 = T(), r3 = T()
     }
 
     @inline(__always) static func blockSums(_ rows: KernelRows, type: GGMLType, _ aRaw: UnsafeRawPointer, offsets: UnsafePointer<Int32>?,

@@ -56,8 +56,10 @@ public struct QuantizedMatrix: Sendable {
     /// non-negative floats, and an integer maximum vectorizes where a float one does not), and
     /// t = x·id is rounded half to even by adding 1.5·2²³, whose sum keeps round(t) in its low
     /// mantissa bits (|t| ≤ 127 here). The fast kernels use it; the reference keeps the scalar loop.
+    /// `sums`, when given, receives each block's integer Σq (count/32 values).
     static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, withSums: Bool,
-                                    q: UnsafeMutablePointer<Int8>, d: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>) {
+                                    q: UnsafeMutablePointer<Int8>, d: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>,
+                                    sums: UnsafeMutablePointer<Int32>? = nil) {
         for b in 0..<(count / 32) {
             let xb = x + b &* 32, qb = q + b &* 32
             var top: UInt32 = 0
@@ -74,6 +76,7 @@ public struct QuantizedMatrix: Sendable {
             }
             d[b] = Float(Float16(scale))
             if withSums { s[b] = Float(Float16(scale * Float(sum))) }
+            sums?[b] = sum
         }
     }
 

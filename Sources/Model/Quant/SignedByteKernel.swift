@@ -11,15 +11,11 @@ import _Builtin_intrinsics.intel
 /// sums are exactly the ones `matvec` forms.
 enum SignedByteKernel: BatchKernel {
     static var blockBytes: Int { 32 }
-    static var unsignedNibbles: Bool { false }
-    static var unpacks: Bool { false }
     static func accepts(_ type: GGMLType) -> Bool { type == .q8_0 }
 
     @inline(__always) static func place(_ q: UnsafePointer<Int8>, block b: Int, sequence i: Int, np: Int, into a: UnsafeMutableRawPointer) {
         NibbleKernel.place(q, block: b, sequence: i, np: np, into: a)
     }
-
-    static func unpack(_ blk: UnsafeRawPointer, type: GGMLType, into w: UnsafeMutableRawPointer) {}
 
     @inline(__always) static func blockSums(_ rows: KernelRows, type: GGMLType, _ a: UnsafeRawPointer, offsets: UnsafePointer<Int32>?,
                                             nb: Int, np: Int, two: Bool, into c: UnsafeMutablePointer<SIMD8<Int32>>) {

@@ -93,7 +93,7 @@ enum VectorExp {
         let r = _mm256_fmsub_pd(inv, xd, kd)
         // The table by four plain loads (the gather intrinsics are macros Swift does not import).
         let k = unsafeBitCast(ki, to: SIMD4<UInt64>.self) & 31
-        let tab = unsafeBitCast(SIMD4(t[Int(k[0])], t[Int(k[1])], t[Int(k[2])], t[Int(k[3])]), to: __m256i.self)
+        let tab: __m256i = SIMD4(t[Int(k[0])], t[Int(k[1])], t[Int(k[2])], t[Int(k[3])])
         let s = _mm256_castsi256_pd(_mm256_add_epi64(tab, _mm256_slli_epi64(ki, 47)))
         let z = _mm256_fmadd_pd(r, _mm256_set1_pd(c0), _mm256_set1_pd(c1))
         let r2 = _mm256_mul_pd(r, r)
